@@ -1,0 +1,64 @@
+"""Registry reads and alias moves, in terms the CLI and the API can print."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlflow.tracking import MlflowClient
+
+from mlworkbench.training.tracking import translated
+
+KEY_METRIC = "precision_at_10"
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    name: str
+    version: int
+    aliases: tuple[str, ...]
+    run_id: str
+    key_metric: str
+    key_value: float | None
+    source: str
+    created_ms: int
+
+
+def list_versions(client: MlflowClient, name: str | None = None) -> list[VersionInfo]:
+    """Every version of ``name`` (or of every registered model), newest first per model."""
+    rows: list[VersionInfo] = []
+    with translated("list registered models"):
+        names = [name] if name else [m.name for m in client.search_registered_models()]
+        for model_name in names:
+            versions = client.search_model_versions(f"name = '{model_name}'")
+            for mv in sorted(versions, key=lambda v: int(v.version), reverse=True):
+                metric = mv.tags.get("key_metric", KEY_METRIC)
+                value = None
+                if mv.run_id:
+                    value = client.get_run(mv.run_id).data.metrics.get(metric)
+                rows.append(
+                    VersionInfo(
+                        name=model_name,
+                        version=int(mv.version),
+                        aliases=tuple(sorted(mv.aliases or ())),
+                        run_id=mv.run_id or "",
+                        key_metric=metric,
+                        key_value=value,
+                        source=mv.source,
+                        created_ms=int(mv.creation_timestamp or 0),
+                    )
+                )
+    return rows
+
+
+def alias_version(client: MlflowClient, name: str, alias: str) -> int | None:
+    """The version ``alias`` points at, or None when the alias is not set."""
+    with translated(f"read alias {alias!r} of {name!r}"):
+        model = client.get_registered_model(name)
+        aliases = getattr(model, "aliases", {}) or {}
+        version = aliases.get(alias)
+        return int(version) if version is not None else None
+
+
+def set_alias(client: MlflowClient, name: str, alias: str, version: int) -> None:
+    with translated(f"set alias {alias!r} of {name!r}"):
+        client.set_registered_model_alias(name, alias, str(version))

@@ -1,0 +1,158 @@
+"""One training run: load -> split -> fit -> evaluate (model and popularity) -> log -> register."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import mlflow
+from mlflow.entities import Metric
+
+from mlworkbench.config import CHAMPION_ALIAS, Settings, get_settings
+from mlworkbench.data.datasets import Interactions, load_movielens
+from mlworkbench.models.engines import make_engine
+from mlworkbench.models.pyfunc import ids_are_integers, log_recommender
+from mlworkbench.models.recommender import Recommender, check_k
+from mlworkbench.training import plots, registry, tracking
+from mlworkbench.training.evaluate import Evaluation, evaluate
+from mlworkbench.training.splits import split as make_split
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+BASELINE = "popularity"
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    model: str = "als"
+    params: dict[str, Any] = field(default_factory=dict)
+    split: str = "random"
+    test_fraction: float = 0.2
+    k: int = 10
+    register: bool = True
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_id: str
+    model_uri: str
+    registered_name: str | None
+    version: int | None
+    champion_version: int | None
+    evaluation: Evaluation
+    baseline: Evaluation
+    dataset_digest: str
+    seconds: dict[str, float]
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return self.evaluation.metrics
+
+
+def fit_and_evaluate(
+    request: TrainRequest, data: Interactions, settings: Settings, progress: Progress
+) -> tuple[Recommender, Evaluation, Evaluation, dict[str, float]]:
+    """The pure-ML part of a run (no MLflow): what a bare implicit script would do."""
+    check_k(request.k)
+    engine = make_engine(request.model, seed=settings.seed, blas_threads=settings.blas_threads,
+                         **request.params)
+    holdout = make_split(data.ratings, request.split, request.test_fraction, settings.seed)
+    user_ids, item_ids = data.ratings["user_id"].unique(), data.items["item_id"].to_numpy()
+    user_ids.sort()
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    model = Recommender.fit(
+        engine, holdout.train, data.items, user_ids, item_ids,
+        progress=lambda done: progress("fit", done, engine.iterations),
+    )
+    seconds["fit_seconds"] = time.perf_counter() - started
+    started = time.perf_counter()
+    progress("evaluate", 0, 2)
+    evaluation = evaluate(model, holdout.test, request.k)
+    baseline_model = Recommender.fit(make_engine(BASELINE), holdout.train, data.items,
+                                     user_ids, item_ids)
+    baseline = evaluate(baseline_model, holdout.test, request.k)
+    progress("evaluate", 2, 2)
+    seconds["evaluate_seconds"] = time.perf_counter() - started
+    return model, evaluation, baseline, seconds
+
+
+def _curve_metrics(prefix: str, curve: dict[str, list[float]], now_ms: int) -> list[Metric]:
+    return [
+        Metric(f"{prefix}{name}_at_k", value, now_ms, step)
+        for name, values in curve.items()
+        for step, value in enumerate(values, start=1)
+    ]
+
+
+def train_recommender(
+    request: TrainRequest | None = None,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+    data: Interactions | None = None,
+) -> TrainResult:
+    """Run one tracked training run and (by default) register the model."""
+    request = request or TrainRequest()
+    settings = settings or get_settings()
+    progress = progress or (lambda *_: None)
+    client = tracking.configure(settings)
+    experiment_id = tracking.ensure_experiment(client, settings)
+    data = data or load_movielens()
+    model, evaluation, baseline, seconds = fit_and_evaluate(request, data, settings, progress)
+    digest = data.digest
+    name = settings.recommender_model_name if request.register else None
+
+    started = time.perf_counter()
+    progress("log", 0, 1)
+    with tracking.translated("log the training run"), mlflow.start_run(
+        experiment_id=experiment_id, run_name=f"{request.model}-{request.split}"
+    ) as run:
+        run_id = run.info.run_id
+        params = {"model": request.model, "split": request.split,
+                  "test_fraction": request.test_fraction, "k": request.k, "seed": settings.seed,
+                  "n_users": len(model.user_ids), "n_items": model.n_items,
+                  **model.engine.params}
+        now_ms = int(time.time() * 1000)
+        metric_values = {**evaluation.metrics, **seconds, "evaluated_users": evaluation.users,
+                         **{f"{BASELINE}_{key}": value for key, value in baseline.metrics.items()}}
+        client.log_batch(
+            run_id,
+            metrics=[Metric(key, float(value), now_ms, 0) for key, value in metric_values.items()]
+            + _curve_metrics("", evaluation.curve, now_ms)
+            + _curve_metrics(f"{BASELINE}_", baseline.curve, now_ms),
+            params=[mlflow.entities.Param(key, str(value)) for key, value in params.items()],
+            tags=[mlflow.entities.RunTag("dataset_digest", digest)],
+        )
+        with ids_are_integers():
+            dataset = mlflow.data.from_pandas(data.ratings, name=data.name, digest=digest)
+            mlflow.log_input(dataset, context="training")
+        figure = plots.metric_curves(
+            {request.model: evaluation.curve, BASELINE: baseline.curve},
+            f"{data.name}: {request.model} vs {BASELINE} ({request.split} holdout)",
+        )
+        mlflow.log_figure(figure, "plots/metrics_at_k.png")
+        plots.close(figure)
+        info = log_recommender(model, registered_model_name=name)
+    seconds["log_seconds"] = time.perf_counter() - started
+    progress("log", 1, 1)
+
+    version = champion = None
+    if name is not None:
+        version = int(info.registered_model_version)
+        with tracking.translated(f"tag version {version} of {name!r}"):
+            client.set_model_version_tag(name, str(version), "key_metric", registry.KEY_METRIC)
+            client.set_model_version_tag(name, str(version), "dataset_digest", digest)
+        champion = registry.alias_version(client, name, CHAMPION_ALIAS)
+        if champion is None:
+            registry.set_alias(client, name, CHAMPION_ALIAS, version)
+            champion = version
+    logger.info("run %s: %s", run_id, evaluation.metrics)
+    return TrainResult(
+        run_id=run_id, model_uri=f"runs:/{run_id}/model", registered_name=name,
+        version=version, champion_version=champion, evaluation=evaluation, baseline=baseline,
+        dataset_digest=digest, seconds=seconds,
+    )
