@@ -23,6 +23,7 @@ from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
 from mlworkbench.errors import DataError
+from mlworkbench.tracking.client import translated
 from mlworkbench.models.recommender import Recommender, Recommendations
 
 ARTIFACT_KEY = "recommender"
@@ -114,3 +115,17 @@ def log_recommender(
             pip_requirements=pip_requirements(),
             registered_model_name=registered_model_name,
         )
+
+
+def load_recommender(model_uri: str) -> tuple[Recommender, Any]:
+    """The :class:`Recommender` inside a logged pyfunc model, and the pyfunc's metadata.
+
+    Call :func:`mlworkbench.tracking.client.configure` first so that ``models:/``
+    references resolve against the configured registry.
+    """
+    with translated(f"load model {model_uri!r}"):
+        pyfunc = mlflow.pyfunc.load_model(model_uri)
+    python_model = pyfunc.unwrap_python_model()
+    if not isinstance(python_model, RecommenderPyfunc):
+        raise DataError(f"model {model_uri!r} is not an mlworkbench recommender")
+    return python_model.recommender, pyfunc.metadata

@@ -30,7 +30,7 @@ class Split:
     seed: int | None
 
 
-def _check(method: str, fraction: float) -> None:
+def check_split(method: str, fraction: float) -> None:
     if method not in SPLIT_METHODS:
         raise InvalidParameterError("split", "training", f"one of {list(SPLIT_METHODS)}", method)
     if not 0.0 < fraction < 1.0:
@@ -53,7 +53,7 @@ def split(
     ratings: pd.DataFrame, method: str = "random", fraction: float = 0.2, seed: int = 42
 ) -> Split:
     """Hold out ``fraction`` of every user's interactions, by ``method``."""
-    _check(method, fraction)
+    check_split(method, fraction)
     users = ratings["user_id"].to_numpy()
     if method == "random":
         noise = np.random.default_rng(seed).random(len(ratings))

@@ -13,11 +13,15 @@ from mlflow.entities import Metric
 
 from mlworkbench.config import CHAMPION_ALIAS, Settings, get_settings
 from mlworkbench.data.datasets import Interactions, load_movielens
+from mlworkbench.models import hyperparameters
 from mlworkbench.models.engines import make_engine
 from mlworkbench.models.pyfunc import ids_are_integers, log_recommender
 from mlworkbench.models.recommender import Recommender, check_k
-from mlworkbench.training import plots, registry, tracking
+from mlworkbench.tracking import client as tracking
+from mlworkbench.tracking import registry
+from mlworkbench.training import plots
 from mlworkbench.training.evaluate import Evaluation, evaluate
+from mlworkbench.training.splits import check_split
 from mlworkbench.training.splits import split as make_split
 
 logger = logging.getLogger(__name__)
@@ -34,6 +38,14 @@ class TrainRequest:
     test_fraction: float = 0.2
     k: int = 10
     register: bool = True
+
+    def validated(self) -> TrainRequest:
+        """Check every field before any work starts; typed hyperparameters filled in."""
+        check_k(self.k)
+        check_split(self.split, self.test_fraction)
+        params = hyperparameters.validate(self.model, self.params)
+        return TrainRequest(self.model, params, self.split, self.test_fraction, self.k,
+                            self.register)
 
 
 @dataclass(frozen=True)
@@ -57,7 +69,6 @@ def fit_and_evaluate(
     request: TrainRequest, data: Interactions, settings: Settings, progress: Progress
 ) -> tuple[Recommender, Evaluation, Evaluation, dict[str, float]]:
     """The pure-ML part of a run (no MLflow): what a bare implicit script would do."""
-    check_k(request.k)
     engine = make_engine(request.model, seed=settings.seed, blas_threads=settings.blas_threads,
                          **request.params)
     holdout = make_split(data.ratings, request.split, request.test_fraction, settings.seed)
@@ -96,7 +107,7 @@ def train_recommender(
     data: Interactions | None = None,
 ) -> TrainResult:
     """Run one tracked training run and (by default) register the model."""
-    request = request or TrainRequest()
+    request = (request or TrainRequest()).validated()
     settings = settings or get_settings()
     progress = progress or (lambda *_: None)
     client = tracking.configure(settings)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from mlflow.tracking import MlflowClient
 
-from mlworkbench.training.tracking import translated
+from mlworkbench.tracking.client import translated
 
 KEY_METRIC = "precision_at_10"
 
@@ -30,6 +30,7 @@ def list_versions(client: MlflowClient, name: str | None = None) -> list[Version
         names = [name] if name else [m.name for m in client.search_registered_models()]
         for model_name in names:
             versions = client.search_model_versions(f"name = '{model_name}'")
+            aliases = _aliases_by_version(client, model_name)
             for mv in sorted(versions, key=lambda v: int(v.version), reverse=True):
                 metric = mv.tags.get("key_metric", KEY_METRIC)
                 value = None
@@ -39,15 +40,32 @@ def list_versions(client: MlflowClient, name: str | None = None) -> list[Version
                     VersionInfo(
                         name=model_name,
                         version=int(mv.version),
-                        aliases=tuple(sorted(mv.aliases or ())),
+                        aliases=tuple(sorted(aliases.get(int(mv.version), ()))),
                         run_id=mv.run_id or "",
                         key_metric=metric,
                         key_value=value,
-                        source=mv.source,
+                        source=_storage_location(client, mv.source),
                         created_ms=int(mv.creation_timestamp or 0),
                     )
                 )
     return rows
+
+
+def _aliases_by_version(client: MlflowClient, name: str) -> dict[int, list[str]]:
+    by_version: dict[int, list[str]] = {}
+    for alias, version in (client.get_registered_model(name).aliases or {}).items():
+        by_version.setdefault(int(version), []).append(alias)
+    return by_version
+
+
+def _storage_location(client: MlflowClient, source: str) -> str:
+    """Where the model's files really are (``models:/m-...`` sources name a logged model)."""
+    if source.startswith("models:/m-"):
+        try:
+            return client.get_logged_model(source.removeprefix("models:/")).artifact_location
+        except Exception:  # an older server without logged models: keep MLflow's source
+            return source
+    return source
 
 
 def alias_version(client: MlflowClient, name: str, alias: str) -> int | None:
