@@ -28,10 +28,12 @@ def list_models(
     rows = [
         [v.name, v.version, ",".join(v.aliases), v.run_id,
          f"{v.key_metric}={fmt(v.key_value)}",
-         dt.datetime.fromtimestamp(v.created_ms / 1000).strftime("%Y-%m-%d %H:%M"), v.source]
+         dt.datetime.fromtimestamp(v.created_ms / 1000).strftime("%Y-%m-%d %H:%M")]
         for v in versions
     ]
     console.print(table(
         f"registered models ({settings.resolved_registry_uri})",
-        ["name", "version", "aliases", "run id", "key metric", "created", "source"], rows,
+        ["name", "version", "aliases", "run id", "key metric", "created"], rows,
     ))
+    for v in versions:  # whole, on their own lines, so they can be copied (seed 001's list_models)
+        console.print(f"{v.name}/{v.version} source={v.source}", soft_wrap=True)

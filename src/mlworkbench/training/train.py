@@ -59,6 +59,7 @@ class TrainResult:
     baseline: Evaluation
     dataset_digest: str
     seconds: dict[str, float]
+    model: Recommender
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -165,5 +166,5 @@ def train_recommender(
     return TrainResult(
         run_id=run_id, model_uri=f"runs:/{run_id}/model", registered_name=name,
         version=version, champion_version=champion, evaluation=evaluation, baseline=baseline,
-        dataset_digest=digest, seconds=seconds,
+        dataset_digest=digest, seconds=seconds, model=model,
     )
