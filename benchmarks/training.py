@@ -1,0 +1,91 @@
+"""Training overhead: raw implicit fit + evaluate vs a full `mlwb train` run, same data and split.
+
+Prints a table. What mlwb adds beyond the raw fit + evaluate (the popularity baseline, MLflow
+logging, the model save, registration) should stay under 1.5 s on MovieLens.
+
+    .venv/bin/python benchmarks/training.py [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+
+def raw_implicit(ratings, seed: int) -> float:
+    """What a bare script does: split, build matrices, fit ALS, evaluate with implicit."""
+    from implicit.cpu.als import AlternatingLeastSquares
+    from implicit.evaluation import ranking_metrics_at_k
+
+    from mlworkbench.models.recommender import interaction_matrix
+    from mlworkbench.training.splits import split
+
+    started = time.perf_counter()
+    holdout = split(ratings, "random", 0.2, seed)
+    users, items = np.unique(ratings.user_id), np.unique(ratings.item_id)
+    train = interaction_matrix(holdout.train, users, items)
+    test = interaction_matrix(holdout.test, users, items)
+    model = AlternatingLeastSquares(factors=64, iterations=15, regularization=0.05,
+                                    random_state=seed, num_threads=1)
+    model.fit(train, show_progress=False)
+    ranking_metrics_at_k(model, train, test, K=10, show_progress=False)
+    return time.perf_counter() - started
+
+
+def mlwb_train(data, home: str) -> tuple[float, dict[str, float]]:
+    from mlworkbench.config import Settings
+    from mlworkbench.training.train import train_recommender
+
+    settings = Settings(home=home)
+    started = time.perf_counter()
+    result = train_recommender(settings=settings, data=data)
+    return time.perf_counter() - started, result.seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+
+    from mlworkbench.data.datasets import load_movielens
+
+    data = load_movielens()
+    raw = [raw_implicit(data.ratings, 42) for _ in range(args.repeats)]
+    with tempfile.TemporaryDirectory() as home:
+        cold, _ = mlwb_train(data, home)  # creates the SQLite store and the registered model
+        warm = [mlwb_train(data, home) for _ in range(args.repeats)]
+    full = statistics.median(t for t, _ in warm)
+    stages = {key: statistics.median(s[key] for _, s in warm) for key in warm[0][1]}
+    raw_median = statistics.median(raw)
+
+    rows = [
+        ("raw implicit: split + fit + evaluate", raw_median),
+        ("mlwb train (warm store), total", full),
+        ("  of which fit", stages["fit_seconds"]),
+        ("  of which evaluate (model + popularity)", stages["evaluate_seconds"]),
+        ("  of which log + save + register", stages["log_seconds"]),
+        ("mlwb train, first run (creates the store)", cold),
+        ("added by mlwb (warm total - raw)", full - raw_median),
+    ]
+    print(f"MovieLens, {len(data.ratings):,} ratings, ALS 64 factors x 15 iterations, "
+          f"1 BLAS thread, median of {args.repeats}")
+    print(f"{'measure':<44} {'seconds':>8}")
+    for name, seconds in rows:
+        print(f"{name:<44} {seconds:>8.2f}")
+    print(f"{'ratio mlwb / raw':<44} {full / raw_median:>8.2f}")
+    verdict = "met" if full - raw_median < 1.5 else "MISSED"
+    print(f"target: added < 1.50 s -> {verdict}")
+
+
+if __name__ == "__main__":
+    main()
