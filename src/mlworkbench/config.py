@@ -36,6 +36,28 @@ class Settings(BaseSettings):
     seed: int = 42
     blas_threads: int = Field(default=1, ge=1, le=256)
 
+    # The recommendation service (`mlwb serve`) and its prediction log.
+    database_url: str | None = Field(
+        default=None, description="data store (SQLAlchemy URL); default sqlite:///<home>/data.db"
+    )
+    serve_host: str = Field(default="127.0.0.1", description="address `mlwb serve` binds to")
+    serve_port: int = Field(default=5001, ge=1, le=65535, description="port of `mlwb serve`")
+    serve_workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes")
+    serve_model: str | None = Field(
+        default=None, description="model reference a worker loads (set by `mlwb serve`)"
+    )
+    admin_token: str | None = Field(
+        default=None, description="bearer token for POST /admin/reload; unset disables it"
+    )
+    alias_poll_seconds: float = Field(
+        default=10.0, ge=0, le=86400, description="how often to check the alias; 0 = never"
+    )
+    max_batch_users: int = Field(default=10_000, ge=1, le=1_000_000)
+    prediction_log_buffer: int = Field(
+        default=100_000, ge=0, le=10_000_000, description="rows held while the store is slow"
+    )
+    prediction_log_flush_seconds: float = Field(default=1.0, gt=0, le=3600)
+
     @field_validator("home")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
@@ -61,6 +83,11 @@ class Settings(BaseSettings):
         if self.resolved_tracking_uri.startswith(("http://", "https://", "databricks")):
             return None
         return (self.home / "artifacts").as_uri()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """MLWB_DATABASE_URL, else the embedded SQLite data store in the workspace."""
+        return self.database_url or f"sqlite:///{self.home / 'data.db'}"
 
 
 @lru_cache(maxsize=1)
