@@ -7,9 +7,11 @@ here; no other module reads the environment.
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +21,9 @@ from mlworkbench.errors import ConfigError
 RECOMMENDER_MODEL_NAME = "movielens-recommender"
 CHAMPION_ALIAS = "champion"
 CHALLENGER_ALIAS = "challenger"
+STACK_FILE = Path("stack") / "stack.json"  # under the workspace: what `mlwb up` publishes
+
+Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class Settings(BaseSettings):
@@ -58,6 +63,28 @@ class Settings(BaseSettings):
     )
     prediction_log_flush_seconds: float = Field(default=1.0, gt=0, le=3600)
 
+    # The local stack (`mlwb up`): every port can be moved with MLWB_<NAME>.
+    stack_host: str = Field(default="127.0.0.1", description="address the stack binds to")
+    mlflow_port: Port = 5000
+    api_port: Port = Field(default=5001, description="recommender API")
+    monitoring_port: Port = 5003
+    simulator_port: Port = 5004
+    classifier_port: Port = 1234
+    postgres_port: Port = 5433
+    s3_port: Port = 9000
+    s3_aux_port: Port = Field(
+        default=9333, description="first of 4 ports SeaweedFS uses inside (each +10000 for gRPC)"
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="an existing S3 (MinIO, AWS); the stack then starts none"
+    )
+    s3_access_key_id: str = "mlwb"
+    s3_secret_access_key: str = "mlwb-secret"
+    s3_bucket: str = "mlflow"
+    backend_store_uri: str | None = Field(
+        default=None, description="an existing MLflow backend store; the stack then starts no PostgreSQL"
+    )
+
     @field_validator("home")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
@@ -89,12 +116,42 @@ class Settings(BaseSettings):
         """MLWB_DATABASE_URL, else the embedded SQLite data store in the workspace."""
         return self.database_url or f"sqlite:///{self.home / 'data.db'}"
 
+    @property
+    def stack_dir(self) -> Path:
+        """Where the local stack keeps its supervisor, logs and data."""
+        return self.home / STACK_FILE.parent
+
+    @property
+    def resolved_s3_endpoint_url(self) -> str:
+        return self.s3_endpoint_url or f"http://{self.stack_host}:{self.s3_port}"
+
+    @property
+    def stack_tracking_uri(self) -> str:
+        """The tracking server the stack runs."""
+        return f"http://{self.stack_host}:{self.mlflow_port}"
+
+
+def _published_by_stack(home: Path) -> dict[str, Any]:
+    """What a running ``mlwb up`` wrote to the workspace, less what the environment overrides."""
+    try:
+        values = json.loads((home / STACK_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(values, dict):
+        return {}
+    environment = {key.upper() for key in os.environ}
+    if "MLFLOW_TRACKING_URI" in environment:  # MLflow's own variable beats the workspace file
+        values.pop("tracking_uri", None)
+    return {key: value for key, value in values.items() if f"MLWB_{key.upper()}" not in environment}
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process's settings, read once; tests call ``get_settings.cache_clear()``."""
     try:
-        return Settings()
+        settings = Settings()
+        published = _published_by_stack(settings.home)
+        return Settings(**published) if published else settings
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"])

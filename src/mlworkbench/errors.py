@@ -7,12 +7,17 @@ with ``raise ... from exc``, so callers only ever catch these::
     ├── ConfigError            bad or contradictory settings
     ├── InvalidParameterError  a hyperparameter or argument outside its allowed values
     ├── DataError              a data set cannot be read or has the wrong shape
+    │   ├── NothingAcceptedError  every row of an ingest was rejected (all quarantined)
+    │   └── StoreError            the data store cannot be reached or refuses a read/write
     ├── ModelError
     │   ├── NotFittedError     a model used before ``fit``
     │   └── UnknownItemError   an item id the model has never seen
     └── TrackingError          the MLflow tracking store or registry fails
         ├── TrackingUnavailableError  the tracking server cannot be reached
         └── ModelNotFoundError        a model reference that resolves to nothing
+    StackError                 the local stack cannot start, stop or answer
+    ├── PortInUseError         a port the stack needs is taken
+    └── ObjectStoreError       the S3 server refuses or fails a request
 
 Every message says what is wrong and, where there is one, how to fix it: the CLI
 prints it as one line and the API returns it as the error body.
@@ -50,6 +55,14 @@ class DataError(MlwbError):
     """A data set cannot be read, or does not have the expected shape."""
 
 
+class NothingAcceptedError(DataError):
+    """Validation rejected every row of an ingest; the rows are in quarantine."""
+
+
+class StoreError(DataError):
+    """The data store cannot be reached, or refuses a read or a write."""
+
+
 class ModelError(MlwbError):
     """A model cannot do what was asked of it."""
 
@@ -79,3 +92,22 @@ class TrackingUnavailableError(TrackingError):
 
 class ModelNotFoundError(TrackingError):
     """A model reference resolves to no model."""
+
+
+class StackError(MlwbError):
+    """The local stack (``mlwb up``) cannot start, stop or answer."""
+
+
+class PortInUseError(StackError):
+    """A port a stack service needs is already taken."""
+
+    def __init__(self, port: int, service: str, setting: str) -> None:
+        self.port = port
+        super().__init__(
+            f"port {port} for {service} is already in use; stop what holds it "
+            f"or set {setting} to a free port"
+        )
+
+
+class ObjectStoreError(StackError):
+    """The S3 server refused or failed a request."""

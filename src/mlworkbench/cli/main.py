@@ -17,6 +17,7 @@ import typer  # noqa: E402
 from typer import exceptions as typer_errors  # noqa: E402
 
 from mlworkbench.cli import models, recommend, train  # noqa: E402
+from mlworkbench.cli import stack as stack_cli  # noqa: E402
 from mlworkbench.errors import MlwbError  # noqa: E402
 
 app = typer.Typer(
@@ -29,6 +30,8 @@ app = typer.Typer(
 app.add_typer(train.app, name="train")
 app.add_typer(models.app, name="models")
 app.command("recommend")(recommend.recommend)
+for _name in ("up", "down", "status", "logs"):
+    app.command(_name)(getattr(stack_cli, _name))
 
 EXIT_ERROR = 1
 

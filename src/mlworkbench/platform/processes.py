@@ -1,0 +1,69 @@
+"""Local processes and ports, read from the OS: is a port free, which processes a pid leads."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from mlworkbench.errors import PortInUseError
+
+_PROC = Path("/proc")
+
+
+def port_free(host: str, port: int) -> bool:
+    """True when nothing listens on ``host:port`` (a bind succeeds)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def check_ports_free(host: str, ports: list[tuple[int, str, str]]) -> None:
+    """Raise :class:`PortInUseError` for the first ``(port, service, setting)`` that is taken."""
+    for port, service, setting in ports:
+        if not port_free(host, port):
+            raise PortInUseError(port, service, setting)
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (Linux ``/proc``; just ``[pid]`` elsewhere)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        for task in (_PROC / str(current) / "task").glob("*"):
+            try:
+                queue += [int(child) for child in (task / "children").read_text().split()]
+            except (OSError, ValueError):
+                continue
+    return found
+
+
+def alive(pids: list[int]) -> list[int]:
+    """The pids that still exist and are not zombies."""
+    living = []
+    for pid in pids:
+        try:
+            stat = (_PROC / str(pid) / "stat").read_text()
+        except OSError:
+            continue
+        if stat.rsplit(")", 1)[-1].split()[0] != "Z":
+            living.append(pid)
+    return living
+
+
+def rss_mib(pid: int) -> float | None:
+    """Resident memory of ``pid`` and its descendants, in MiB (None when unreadable)."""
+    total_kib, seen = 0, False
+    for member in descendants(pid):
+        try:
+            for line in (_PROC / str(member) / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kib += int(line.split()[1])
+                    seen = True
+        except (OSError, ValueError):
+            continue
+    return total_kib / 1024 if seen else None

