@@ -20,22 +20,30 @@ class Evaluation:
     users: int  # users with at least one held-out item
 
 
-def evaluate(recommender: Recommender, test: pd.DataFrame, k: int) -> Evaluation:
-    """Recommend for every test user (seen training items excluded) and score the lists.
+def metric_names(k: int) -> list[str]:
+    """The metrics every evaluation reports at cut-off ``k``."""
+    return [f"{name}_at_{k}" for name in (*metrics.CURVE_METRICS, "coverage")]
 
-    Held-out items the model has never seen still count as relevant (they widen R,
-    they can never be hit), so a model is not flattered by what it cannot know.
+
+def evaluate(recommender: Recommender, test: pd.DataFrame, k: int) -> Evaluation:
+    """Recommend for every user in ``test`` exactly as the model would serve them, and score.
+
+    Seen training items are excluded; users the model does not know get its popular
+    fallback (and count); held-out items the model has never seen still count as relevant
+    (they widen R and can never be hit). So models trained on different data are compared
+    on the same users and the same items, and nobody is flattered by what they cannot know.
     """
-    known_test = test[test["user_id"].isin(recommender.user_ids)]
-    unseen_items = np.setdiff1d(known_test["item_id"].unique(), recommender.item_ids)
-    item_ids = np.concatenate([recommender.item_ids, unseen_items])
-    relevant = interaction_matrix(known_test, recommender.user_ids, item_ids)
-    users = np.flatnonzero(np.diff(relevant.indptr))
-    depth = max(k, CURVE_MAX_K)
-    recommended, _ = recommender.recommend_rows(users, depth, exclude_seen=True)
-    relevant = relevant[users]
+    users = np.unique(test["user_id"].to_numpy())
+    item_space = np.concatenate(
+        [recommender.item_ids, np.setdiff1d(test["item_id"].unique(), recommender.item_ids)]
+    )
+    relevant = interaction_matrix(test, users, item_space)
+    recs = recommender.recommend(users, k=max(k, CURVE_MAX_K), exclude_seen=True)
+    recommended = pd.Index(item_space).get_indexer(recs.item_ids.ravel()).reshape(
+        recs.item_ids.shape
+    )
     return Evaluation(
         metrics=metrics.ranking_report(recommended, relevant, recommender.n_items, k),
         curve=metrics.metric_curve(recommended, relevant, CURVE_MAX_K),
-        users=len(users),
+        users=int((np.diff(relevant.indptr) > 0).sum()),
     )

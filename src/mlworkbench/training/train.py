@@ -10,6 +10,7 @@ from typing import Any
 
 import mlflow
 from mlflow.entities import Metric
+from mlflow.tracking import MlflowClient
 
 from mlworkbench.config import CHAMPION_ALIAS, Settings, get_settings
 from mlworkbench.data.datasets import Interactions, load_movielens
@@ -101,6 +102,22 @@ def _curve_metrics(prefix: str, curve: dict[str, list[float]], now_ms: int) -> l
     ]
 
 
+def log_dataset_input(data: Interactions) -> None:
+    """Log the data set as the active run's MLflow dataset input, named by its content digest."""
+    with ids_are_integers():
+        dataset = mlflow.data.from_pandas(data.ratings, name=data.name, digest=data.digest)
+        mlflow.log_input(dataset, context="training")
+
+
+def tag_version(client: MlflowClient, name: str, info: Any, digest: str) -> int:
+    """The registered version of a just-logged model, tagged with key metric and data digest."""
+    version = int(info.registered_model_version)
+    with tracking.translated(f"tag version {version} of {name!r}"):
+        client.set_model_version_tag(name, str(version), "key_metric", registry.KEY_METRIC)
+        client.set_model_version_tag(name, str(version), "dataset_digest", digest)
+    return version
+
+
 def train_recommender(
     request: TrainRequest | None = None,
     settings: Settings | None = None,
@@ -139,9 +156,7 @@ def train_recommender(
             params=[mlflow.entities.Param(key, str(value)) for key, value in params.items()],
             tags=[mlflow.entities.RunTag("dataset_digest", digest)],
         )
-        with ids_are_integers():
-            dataset = mlflow.data.from_pandas(data.ratings, name=data.name, digest=digest)
-            mlflow.log_input(dataset, context="training")
+        log_dataset_input(data)
         figure = plots.metric_curves(
             {request.model: evaluation.curve, BASELINE: baseline.curve},
             f"{data.name}: {request.model} vs {BASELINE} ({request.split} holdout)",
@@ -154,10 +169,7 @@ def train_recommender(
 
     version = champion = None
     if name is not None:
-        version = int(info.registered_model_version)
-        with tracking.translated(f"tag version {version} of {name!r}"):
-            client.set_model_version_tag(name, str(version), "key_metric", registry.KEY_METRIC)
-            client.set_model_version_tag(name, str(version), "dataset_digest", digest)
+        version = tag_version(client, name, info, digest)
         champion = registry.alias_version(client, name, CHAMPION_ALIAS)
         if champion is None:
             registry.set_alias(client, name, CHAMPION_ALIAS, version)
