@@ -46,3 +46,30 @@ benchmarks: install  ## print the benchmark tables
 
 clean:  ## remove the virtualenv and the default workspace
 	rm -rf $(VENV) .mlwb
+
+# --- the local stack (seed 001's targets); the *_container ones need Docker ---------------
+BASE_IMAGE ?= mlworkbench-base:latest
+MODEL_IMAGE ?= mlworkbench-model:latest
+COMPOSE := docker compose -f deploy/compose.yaml
+
+.PHONY: build_base_container build_model_container start_mlflow_services stop_mlflow_services \
+	compose_up compose_down
+
+build_base_container:  ## docker: OS packages and compiled dependencies (the slow layer)
+	docker build -f deploy/Dockerfile.base -t $(BASE_IMAGE) .
+
+build_model_container:  ## docker: the project on top of the base image
+	docker build -f deploy/Dockerfile.model --build-arg BASE_IMAGE=$(BASE_IMAGE) -t $(MODEL_IMAGE) .
+
+start_mlflow_services: install  ## local stack: PostgreSQL, S3, MLflow server (+ API once a champion exists)
+	@bash scripts/ensure-postgres.sh
+	$(BIN)/mlwb up
+
+stop_mlflow_services: install  ## local stack: stop every service, keep the data
+	$(BIN)/mlwb down
+
+compose_up:  ## docker: the same stack as containers (build the images first)
+	$(COMPOSE) up -d
+
+compose_down:  ## docker: stop the containers, keep the volumes
+	$(COMPOSE) down

@@ -83,3 +83,27 @@ class ObjectStore:
             for page in pages:
                 found += [entry["Key"] for entry in page.get("Contents", [])]
         return found
+
+
+def main(attempts: int = 30) -> None:
+    """``python -m mlworkbench.platform.objectstore``: make the bucket (compose's s3-init)."""
+    import sys
+    import time
+
+    from mlworkbench.config import get_settings
+
+    store = ObjectStore(get_settings())
+    for attempt in range(attempts):
+        try:
+            store.ensure_bucket()
+        except ObjectStoreError as exc:
+            if attempt == attempts - 1:
+                sys.exit(f"Error: {exc}")
+            time.sleep(1)
+        else:
+            print(f"bucket {store.bucket!r} ready at {store.endpoint}")
+            return
+
+
+if __name__ == "__main__":
+    main()
