@@ -66,7 +66,6 @@ class Settings(BaseSettings):
     # The local stack (`mlwb up`): every port can be moved with MLWB_<NAME>.
     stack_host: str = Field(default="127.0.0.1", description="address the stack binds to")
     mlflow_port: Port = 5000
-    api_port: Port = Field(default=5001, description="recommender API")
     monitoring_port: Port = 5003
     simulator_port: Port = 5004
     classifier_port: Port = 1234
@@ -82,7 +81,8 @@ class Settings(BaseSettings):
     s3_secret_access_key: str = "mlwb-secret"
     s3_bucket: str = "mlflow"
     backend_store_uri: str | None = Field(
-        default=None, description="an existing MLflow backend store; the stack then starts no PostgreSQL"
+        default=None, description="an existing MLflow backend store; the stack then starts no "
+        "PostgreSQL"
     )
 
     @field_validator("home")

@@ -112,10 +112,10 @@ def mlflow_service(settings: Settings, backend_store_uri: str) -> Service:
 
 def api_service(settings: Settings) -> Service:
     """The recommender API serving the registry's champion."""
-    url = f"http://{settings.stack_host}:{settings.api_port}"
+    url = f"http://{settings.stack_host}:{settings.serve_port}"
     model = f"models:/{settings.recommender_model_name}@{CHAMPION_ALIAS}"
     command = [executable("mlwb", "mlworkbench"), "serve", model,
-               "--host", settings.stack_host, "--port", str(settings.api_port)]
+               "--host", settings.stack_host, "--port", str(settings.serve_port)]
     return Service(
         name="api", title="recommender API",
         program=Program("api", command, environment={
@@ -124,6 +124,6 @@ def api_service(settings: Settings) -> Service:
             "MLWB_TRACKING_URI": settings.stack_tracking_uri,
             "OPENBLAS_NUM_THREADS": "1",
         }),
-        url=url, ports=[(settings.api_port, "MLWB_API_PORT")],
+        url=url, ports=[(settings.serve_port, "MLWB_SERVE_PORT")],
         healthy=lambda: http_ok(f"{url}/health"), timeout_s=60.0,
     )

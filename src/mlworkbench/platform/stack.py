@@ -128,7 +128,7 @@ class Stack:
             "tracking_uri": self.settings.stack_tracking_uri,
             "stack_host": self.settings.stack_host,
             "mlflow_port": self.settings.mlflow_port,
-            "api_port": self.settings.api_port,
+            "serve_port": self.settings.serve_port,
             "s3_port": self.settings.s3_port,
             "s3_aux_port": self.settings.s3_aux_port,
             "postgres_port": self.settings.postgres_port,
