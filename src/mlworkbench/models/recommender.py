@@ -179,6 +179,11 @@ class Recommender:
         scores[~known] = self._popular_scores[0, :width]
         return self._as_ids(user_ids, item_rows, scores, ~known)
 
+    def popular(self, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """The k most-rated item ids and their scores (count / largest count), best first."""
+        k = check_k(k)
+        return self.item_ids[self._popular_rows[0, :k]], self._popular_scores[0, :k].copy()
+
     def recommend_for_history(
         self, item_ids: np.ndarray, k: int = 10, ratings: np.ndarray | None = None
     ) -> Recommendations:

@@ -1,0 +1,136 @@
+"""The answers behind the routes: score with the model object, render, log, respond.
+
+Routes stay thin; everything here takes the model a request started with, so a
+hot swap in the middle changes nothing for that request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+from starlette.responses import Response
+
+from mlworkbench.data import predictions
+from mlworkbench.models.recommender import Recommendations
+from mlworkbench.serving.deps import Service
+from mlworkbench.serving.errors import PrecomputedMissingError, ServiceError
+from mlworkbench.serving.model_holder import LoadedModel
+from mlworkbench.serving.prediction_log import Served
+from mlworkbench.serving.render import dumps
+
+FALLBACK_POPULAR = "popular"
+FALLBACK_ITEM_MEAN = "item-mean"  # engines without an exact fold-in (BPR, popularity)
+
+
+def respond(payload: dict, model: LoadedModel, request_id: str) -> Response:
+    headers = {**model.headers, "X-Request-ID": request_id}
+    return Response(dumps(payload), media_type="application/json", headers=headers)
+
+
+def check_batch(service: Service, size: int, field: str) -> None:
+    limit = service.settings.max_batch_users
+    if size > limit:
+        raise ServiceError(f"{field}: {size} ids in one request; at most {limit} allowed "
+                           "(MLWB_MAX_BATCH_USERS)", field, status=413)
+
+
+def _log(service: Service, model: LoadedModel, request_id: str, source: str,
+         users: list[int | None], recs: Recommendations, fallback: list[str | None]) -> None:
+    service.log.submit(Served(request_id, dt.datetime.now(dt.UTC), model.name, model.version,
+                              source, users, recs.item_ids, recs.scores, fallback))
+
+
+def _envelope(model: LoadedModel, request_id: str, source: str, k: int, entries: list) -> dict:
+    return {"request_id": request_id, "model": model.renderer.model, "source": source, "k": k,
+            "recommendations": entries}
+
+
+def live(service: Service, model: LoadedModel, users: list[int], k: int, exclude_seen: bool,
+         request_id: str) -> Response:
+    """Scores every user in one matrix product (one user: the fast path inside the model)."""
+    service.metrics.batch_size.observe(len(users))
+    recs = model.recommender.recommend(np.asarray(users, dtype=np.int64), k, exclude_seen)
+    entries = model.renderer.per_user(recs, FALLBACK_POPULAR)
+    _log(service, model, request_id, "live", recs.user_ids.tolist(), recs,
+         [FALLBACK_POPULAR if f else None for f in recs.fallback.tolist()])
+    return respond(_envelope(model, request_id, "live", k, entries), model, request_id)
+
+
+def precomputed(service: Service, model: LoadedModel, users: list[int], k: int,
+                exclude_seen: bool, request_id: str) -> Response:
+    """Answers from ``mlwb recommend-all``'s table; users it lacks are scored live."""
+    service.metrics.batch_size.observe(len(users))
+    if not exclude_seen:
+        raise ServiceError("exclude_seen: precomputed recommendations always exclude seen items",
+                           "exclude_seen", status=422)
+    engine = predictions.store_engine(service.settings.resolved_database_url)
+    key = (model.name, model.version or 0)
+    depth = service.precomputed_depth.get(key) or predictions.precomputed_depth(engine, *key)
+    if depth == 0:
+        raise PrecomputedMissingError(
+            f"source: nothing precomputed for {model.name} version {model.version}; run "
+            f"`mlwb recommend-all {model.reference.uri}`", "source")
+    service.precomputed_depth[key] = depth
+    if k > depth:
+        raise ServiceError(f"k: at most {depth} with source=precomputed (received {k})", "k",
+                           status=422)
+    asked = np.asarray(users, dtype=np.int64)
+    unique = np.unique(asked)
+    frame = predictions.read_precomputed(engine, key[0], key[1], unique.tolist(), k)
+    items = np.full((len(unique), k), -1, dtype=np.int64)
+    scores = np.full((len(unique), k), np.nan, dtype=np.float32)
+    fallback = np.zeros(len(unique), dtype=bool)
+    at = np.searchsorted(unique, frame["user_id"].to_numpy(dtype=np.int64))
+    items[at, frame["rank"].to_numpy() - 1] = frame["item_id"].to_numpy()
+    scores[at, frame["rank"].to_numpy() - 1] = frame["score"].to_numpy()
+    missing = np.ones(len(unique), dtype=bool)
+    missing[at] = False
+    if missing.any():
+        scored = model.recommender.recommend(unique[missing], k, True)
+        width = scored.item_ids.shape[1]
+        items[missing, :width], scores[missing, :width] = scored.item_ids, scored.scores
+        fallback[missing] = scored.fallback
+    back = np.searchsorted(unique, asked)
+    recs = Recommendations(asked, items[back], scores[back], fallback[back])
+    entries = model.renderer.per_user(recs, FALLBACK_POPULAR)
+    _log(service, model, request_id, "precomputed", asked.tolist(), recs,
+         [FALLBACK_POPULAR if f else None for f in recs.fallback.tolist()])
+    return respond(_envelope(model, request_id, "precomputed", k, entries), model, request_id)
+
+
+def history(service: Service, model: LoadedModel, items: list[int], k: int,
+            request_id: str) -> Response:
+    """A new visitor: factors recomputed from their history on the fly, nothing retrained."""
+    recommender = model.recommender
+    given = np.asarray(items, dtype=np.int64)
+    rows = recommender.item_rows(given, strict=False)
+    known, ignored = given[rows >= 0], given[rows < 0]
+    if len(known):
+        recs = recommender.recommend_for_history(known, k)
+        fallback = None if recommender.engine.kind == "als" else FALLBACK_ITEM_MEAN
+    else:
+        ids, values = recommender.popular(k)
+        recs = Recommendations(np.array([-1]), ids[None, :], values[None, :], np.array([True]))
+        fallback = FALLBACK_POPULAR
+    entry = model.renderer.per_user(recs)[0]
+    entry.update(user=None, fallback=fallback, history=known.tolist(),
+                 ignored_items=ignored.tolist())
+    _log(service, model, request_id, "history", [None], recs, [fallback])
+    return respond(_envelope(model, request_id, "history", k, [entry]), model, request_id)
+
+
+def similar(service: Service, model: LoadedModel, item_id: int, k: int,
+            request_id: str) -> Response:
+    """Items whose factors point the same way; unknown item -> 404."""
+    ids, values = model.recommender.similar_items(item_id, k)
+    renderer = model.renderer
+    scores = np.round(values.astype(np.float64), 6).tolist()
+    payload = {
+        "request_id": request_id, "model": renderer.model, "k": k,
+        "item": {"id": item_id, "title": renderer.title(item_id)},
+        "similar": renderer.items(ids.tolist(), scores),
+    }
+    recs = Recommendations(np.array([-1]), ids[None, :], values[None, :], np.array([False]))
+    _log(service, model, request_id, "similar", [None], recs, [None])
+    return respond(payload, model, request_id)

@@ -1,0 +1,62 @@
+"""What a route needs, as dependency aliases: the service, the current model, admin auth."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from mlworkbench.config import Settings
+from mlworkbench.serving.errors import AuthError, NotReadyError
+from mlworkbench.serving.metrics import ServiceMetrics
+from mlworkbench.serving.model_holder import LoadedModel, ModelHolder
+from mlworkbench.serving.prediction_log import PredictionLog
+
+
+@dataclass
+class Service:
+    """Everything one app instance owns."""
+
+    settings: Settings
+    holder: ModelHolder
+    metrics: ServiceMetrics
+    log: PredictionLog
+    precomputed_depth: dict[tuple[str, int], int] = field(default_factory=dict)
+
+
+def get_service(request: Request) -> Service:
+    return request.app.state.service
+
+
+def current_model(request: Request) -> LoadedModel:
+    model = request.app.state.service.holder.current
+    if model is None:
+        raise NotReadyError("no model is loaded yet")
+    return model
+
+
+def request_id(request: Request) -> str:
+    given = request.headers.get("x-request-id", "")
+    return given[:64] if given.isprintable() and given else uuid.uuid4().hex
+
+
+def require_admin(request: Request) -> None:
+    token = request.app.state.service.settings.admin_token
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        raise AuthError("admin endpoint: send 'Authorization: Bearer <MLWB_ADMIN_TOKEN>'",
+                        "Authorization", headers={"WWW-Authenticate": "Bearer"})
+    if not token:
+        raise AuthError("admin endpoints are disabled: the server has no MLWB_ADMIN_TOKEN",
+                        "Authorization", status=403)
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise AuthError("the bearer token is not the admin token", "Authorization", status=403)
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+ModelDep = Annotated[LoadedModel, Depends(current_model)]
+RequestId = Annotated[str, Depends(request_id)]
+Admin = Depends(require_admin)

@@ -1,0 +1,55 @@
+"""Pre-serialised JSON: each item's ``{"id": .., "title": ..`` is built once per model, so a
+response is byte joins plus one orjson call, never a walk over nested dicts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import orjson
+
+from mlworkbench.models.recommender import Recommendations, Recommender
+
+Fragment = orjson.Fragment
+
+
+class Renderer:
+    """JSON pieces for one loaded model."""
+
+    def __init__(self, recommender: Recommender, name: str, version: int | None) -> None:
+        self.model = Fragment(orjson.dumps({"name": name, "version": version}))
+        ids = recommender.item_ids.tolist()
+        titles = recommender.titles.tolist()
+        self._prefix = {
+            item: b'{"id":%d,"title":%s,"score":' % (item, orjson.dumps(title))
+            for item, title in zip(ids, titles, strict=True)
+        }
+        self._titles = dict(zip(ids, titles, strict=True))
+
+    def title(self, item_id: int) -> str:
+        return self._titles.get(item_id, "")
+
+    def items(self, item_ids: Sequence[int], scores: Sequence[float]) -> Fragment:
+        """``[{"id", "title", "score"}, ...]``; padding (id -1) left out."""
+        prefix = self._prefix
+        body = b",".join(
+            [prefix[item] + orjson.dumps(score) + b"}"
+             for item, score in zip(item_ids, scores, strict=True) if item >= 0]
+        )
+        return Fragment(b"[" + body + b"]")
+
+    def per_user(self, recs: Recommendations, fallback_label: str = "popular") -> list[dict]:
+        """One ``{"user", "fallback", "items"}`` entry per row of ``recs``."""
+        scores = np.round(recs.scores.astype(np.float64), 6).tolist()
+        return [
+            {"user": user, "fallback": fallback_label if fallback else None,
+             "items": self.items(items, row)}
+            for user, items, row, fallback in zip(
+                recs.user_ids.tolist(), recs.item_ids.tolist(), scores, recs.fallback.tolist(),
+                strict=True,
+            )
+        ]
+
+
+def dumps(payload: object) -> bytes:
+    return orjson.dumps(payload)
