@@ -37,3 +37,63 @@ def list_models(
     ))
     for v in versions:  # whole, on their own lines, so they can be copied (seed 001's list_models)
         console.print(f"{v.name}/{v.version} source={v.source}", soft_wrap=True)
+
+
+@app.command("promote")
+def promote(
+    name: str | None = typer.Argument(None, help="Registered model (default: the recommender)."),
+    metric: str = typer.Option("ndcg_at_10", help="Metric both versions are compared on."),
+    min_gain: float = typer.Option(0.0, help="Least improvement that moves champion."),
+    dry_run: bool = typer.Option(False, help="Print the comparison; change nothing."),
+) -> None:
+    """Score challenger and champion on today's holdout; promote only a better challenger.
+
+    Exit code: 0 when the challenger was (or, with --dry-run, would be) promoted,
+    3 when the champion stays, 1 on errors.
+    """
+    from mlworkbench.training.promote import promote as run_gate
+
+    with console.status("scoring challenger and champion on the current holdout"):
+        decision = run_gate(name, metric=metric, min_gain=min_gain, dry_run=dry_run)
+    rows = [["challenger", decision.challenger, fmt(decision.challenger_score)],
+            ["champion", decision.champion or "-", fmt(decision.champion_score)]]
+    console.print(table(f"{decision.name}: {decision.metric}", ["role", "version", "score"],
+                        rows))
+    verb = ("would be promoted" if decision.dry_run else "promoted") if decision.promoted \
+        else "not promoted"
+    console.print(f"version {decision.challenger} {verb}: {decision.reason}")
+    if not decision.promoted:
+        raise typer.Exit(3)
+
+
+@app.command("describe")
+def describe(
+    ref: str = typer.Argument(..., help="NAME or NAME/VERSION (default: newest version)."),
+) -> None:
+    """Params, metrics, data digest, schema version and promotion history of a version."""
+    from mlworkbench.config import get_settings
+    from mlworkbench.errors import InvalidParameterError
+    from mlworkbench.tracking import client as tracking
+    from mlworkbench.tracking.registry import describe as describe_version
+    from mlworkbench.tracking.registry import promotion_history
+
+    name, _, number = ref.partition("/")
+    if number and not number.isdigit():
+        raise InvalidParameterError("VERSION", "models describe", "a positive integer", number)
+    client = tracking.configure(get_settings())
+    details = describe_version(client, name, int(number) if number else None)
+    info = details.info
+    console.print(f"{info.name} version {info.version}  aliases: {','.join(info.aliases) or '-'}")
+    console.print(f"run {info.run_id}   source {info.source}", soft_wrap=True)
+    console.print(f"data digest {details.tags.get('dataset_digest', '-')}   schema version "
+                  f"{details.tags.get('schema_version', details.params.get('schema_version', '-'))}")
+    console.print(table("params", ["name", "value"], sorted(details.params.items())))
+    console.print(table("metrics", ["name", "value"],
+                        [[k, fmt(v)] for k, v in sorted(details.metrics.items())]))
+    history = promotion_history(client, name)
+    if history:
+        console.print(table("promotion history", ["version", "decision", "vs", "challenger",
+                                                  "champion", "metric", "at"],
+                            [[h["version"], h.get("decision"), h.get("compared_against"),
+                              h.get("challenger_score"), h.get("champion_score"),
+                              h.get("metric"), h.get("decided_at")] for h in history]))

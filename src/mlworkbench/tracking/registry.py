@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from mlflow.tracking import MlflowClient
 
+from mlworkbench.errors import ModelNotFoundError
 from mlworkbench.tracking.client import translated
 
 KEY_METRIC = "precision_at_10"
@@ -80,3 +81,41 @@ def alias_version(client: MlflowClient, name: str, alias: str) -> int | None:
 def set_alias(client: MlflowClient, name: str, alias: str, version: int) -> None:
     with translated(f"set alias {alias!r} of {name!r}"):
         client.set_registered_model_alias(name, alias, str(version))
+
+
+@dataclass(frozen=True)
+class VersionDetails:
+    info: VersionInfo
+    params: dict[str, str]
+    metrics: dict[str, float]
+    tags: dict[str, str]  # the version's tags (data digest, schema version, promotion.*)
+
+
+def describe(client: MlflowClient, name: str, version: int | None = None) -> VersionDetails:
+    """One version in full (the newest when ``version`` is None)."""
+    versions = list_versions(client, name)
+    if not versions:
+        raise ModelNotFoundError(f"model {name!r} has no versions")
+    chosen = versions[0] if version is None else next(
+        (v for v in versions if v.version == version), None)
+    if chosen is None:
+        raise ModelNotFoundError(f"model {name!r} has no version {version}")
+    with translated(f"describe {name!r} version {chosen.version}"):
+        mv = client.get_model_version(name, str(chosen.version))
+        run = client.get_run(chosen.run_id) if chosen.run_id else None
+    params = dict(run.data.params) if run else {}
+    metrics = {k: v for k, v in (run.data.metrics if run else {}).items()
+               if not k.endswith("_at_k")}  # curves are histories; their last step misleads
+    return VersionDetails(chosen, params, metrics, dict(mv.tags or {}))
+
+
+def promotion_history(client: MlflowClient, name: str) -> list[dict[str, str]]:
+    """Every recorded gate decision on ``name``, oldest first."""
+    history = []
+    with translated(f"read the promotion history of {name!r}"):
+        for mv in client.search_model_versions(f"name = '{name}'"):
+            tags = {k.removeprefix("promotion."): v for k, v in (mv.tags or {}).items()
+                    if k.startswith("promotion.")}
+            if tags:
+                history.append({"version": str(mv.version), **tags})
+    return sorted(history, key=lambda row: row.get("decided_at", ""))

@@ -31,3 +31,20 @@ def metric_curves(
 
 def close(figure: Figure) -> None:
     plt.close(figure)
+
+
+def metric_by_parameter(results, parameters: list[str], metric: str) -> Figure:
+    """One panel per parameter: every trial's ``metric`` against that parameter's value."""
+    figure, axes = plt.subplots(1, len(parameters), figsize=(4 * len(parameters), 3.4),
+                                squeeze=False)
+    for axis, name in zip(axes[0], parameters, strict=True):
+        axis.scatter(results[name], results[metric], alpha=0.6)
+        best = results.groupby(name)[metric].max().sort_index()
+        axis.plot(best.index, best.to_numpy(), color="C1", label="best per value")
+        axis.set_xlabel(name)
+        axis.set_ylabel(metric)
+        axis.grid(alpha=0.3)
+    axes[0][0].legend()
+    figure.suptitle(f"{metric} by hyperparameter")
+    figure.tight_layout()
+    return figure

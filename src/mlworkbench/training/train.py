@@ -102,6 +102,11 @@ def _curve_metrics(prefix: str, curve: dict[str, list[float]], now_ms: int) -> l
     ]
 
 
+def default_data(settings: Settings) -> Interactions:
+    """The data a run trains on when none is given."""
+    return load_movielens()
+
+
 def log_dataset_input(data: Interactions) -> None:
     """Log the data set as the active run's MLflow dataset input, named by its content digest."""
     with ids_are_integers():
@@ -130,7 +135,7 @@ def train_recommender(
     progress = progress or (lambda *_: None)
     client = tracking.configure(settings)
     experiment_id = tracking.ensure_experiment(client, settings)
-    data = data or load_movielens()
+    data = data or default_data(settings)
     model, evaluation, baseline, seconds = fit_and_evaluate(request, data, settings, progress)
     digest = data.digest
     name = settings.recommender_model_name if request.register else None
