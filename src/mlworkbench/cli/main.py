@@ -18,6 +18,7 @@ from typer import exceptions as typer_errors  # noqa: E402
 
 from mlworkbench.cli import models, recommend, train  # noqa: E402
 from mlworkbench.cli import stack as stack_cli  # noqa: E402
+from mlworkbench.cli import serve as serve_cli  # noqa: E402
 from mlworkbench.errors import MlwbError  # noqa: E402
 
 app = typer.Typer(
@@ -30,6 +31,8 @@ app = typer.Typer(
 app.add_typer(train.app, name="train")
 app.add_typer(models.app, name="models")
 app.command("recommend")(recommend.recommend)
+app.command("serve")(serve_cli.serve)
+app.command("recommend-all")(serve_cli.recommend_all)
 for _name in ("up", "down", "status", "logs"):
     app.command(_name)(getattr(stack_cli, _name))
 

@@ -104,4 +104,4 @@ class ErrorResponse(BaseModel):
 class ReloadResponse(BaseModel):
     previous: ModelRef | None
     current: ModelRef
-    swapped: bool
+    version_changed: bool

@@ -30,5 +30,5 @@ async def reload(service: ServiceDep) -> Response:
     service.metrics.reloads.labels("ok").inc()
     previous = None if before is None else {"name": before.name, "version": before.version}
     body = {"previous": previous, "current": {"name": after.name, "version": after.version},
-            "swapped": before is None or before.version != after.version}
+            "version_changed": before is None or before.version != after.version}
     return Response(dumps(body), media_type="application/json", headers=after.headers)

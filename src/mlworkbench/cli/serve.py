@@ -1,0 +1,82 @@
+"""``mlwb serve`` (the recommendation API) and ``mlwb recommend-all`` (batch predictions)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import typer
+
+from mlworkbench.cli.output import console, stage_progress
+from mlworkbench.cli.recommend import DEFAULT_MODEL
+
+MODEL_HELP = ("MLflow model reference: models:/NAME@alias, models:/NAME/3, runs:/<id>/model, "
+              "or a local path.")
+
+
+def serve(
+    model: str = typer.Argument(DEFAULT_MODEL, help=MODEL_HELP),
+    host: str | None = typer.Option(None, help="Address to bind (default MLWB_SERVE_HOST, "
+                                                "127.0.0.1)."),
+    port: int | None = typer.Option(None, min=1, max=65535,
+                                    help="Port (default MLWB_SERVE_PORT, 5001)."),
+    workers: int | None = typer.Option(None, min=1, max=64,
+                                       help="Worker processes (default MLWB_SERVE_WORKERS, 1)."),
+    access_log: bool = typer.Option(False, help="Log every request (costs throughput)."),
+) -> None:
+    """Serve recommendations over HTTP (docs at /docs); follows the alias of models:/NAME@alias."""
+    import uvicorn
+
+    from mlworkbench.config import get_settings
+    from mlworkbench.serving.app import build_app
+    from mlworkbench.serving.reference import resolve
+    from mlworkbench.tracking import client as tracking
+
+    settings = get_settings()
+    host = host or settings.serve_host
+    port = port or settings.serve_port
+    workers = workers or settings.serve_workers
+    options = {"host": host, "port": port, "access_log": access_log, "log_level": "info",
+               "timeout_graceful_shutdown": 10}
+    if workers == 1:
+        app = build_app(model, settings)  # a bad reference fails here, before the port opens
+        console.print(f"serving {model} on http://{host}:{port} (docs: /docs)")
+        uvicorn.run(app, **options)
+        return
+    resolve(tracking.configure(settings), model)  # fail fast, once, before starting workers
+    os.environ["MLWB_SERVE_MODEL"] = model  # what each worker's factory loads
+    metrics_dir = Path(tempfile.mkdtemp(prefix="prometheus-", dir=settings.home))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    console.print(f"serving {model} on http://{host}:{port} with {workers} workers")
+    uvicorn.run("mlworkbench.serving.app:app_from_settings", factory=True, workers=workers,
+                **options)
+
+
+def recommend_all(
+    model: str = typer.Argument(DEFAULT_MODEL, help=MODEL_HELP),
+    k: int = typer.Option(10, help="Items per user (1..1000)."),
+    out: Path | None = typer.Option(None, help="Parquet file to write (default: none)."),
+    store: bool = typer.Option(True, help="Also write the data store's precomputed table."),
+) -> None:
+    """Score every known user and write (user, rank, item, score, model version) rows."""
+    from mlworkbench.config import get_settings
+    from mlworkbench.models.recommender import check_k
+    from mlworkbench.serving.batch import recommend_all as run_batch
+    from mlworkbench.serving.model_holder import load_model
+    from mlworkbench.tracking import client as tracking
+
+    check_k(k)
+    settings = get_settings()
+    loaded = load_model(tracking.configure(settings), model)
+    database_url = settings.resolved_database_url if store else None
+    with stage_progress() as progress:
+        result = run_batch(loaded, k, out, database_url,
+                           progress=lambda done, total: progress("score", done, total))
+    console.print(f"{loaded.name} version {loaded.version}: {result.users} users, "
+                  f"{result.rows} rows in {result.total_seconds:.2f}s "
+                  f"(scoring {result.users_per_second:,.0f} users/s)")
+    if out is not None:
+        console.print(f"parquet  {out}")
+    if store:
+        console.print(f"store    {database_url} (table precomputed_recommendations)")
