@@ -125,5 +125,5 @@ def api_service(settings: Settings) -> Service:
             "OPENBLAS_NUM_THREADS": "1",
         }),
         url=url, ports=[(settings.serve_port, "MLWB_SERVE_PORT")],
-        healthy=lambda: http_ok(f"{url}/health"), timeout_s=60.0,
+        healthy=lambda: http_ok(f"{url}/ready"), timeout_s=60.0,
     )

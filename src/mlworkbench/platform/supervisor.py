@@ -118,16 +118,20 @@ serverurl=unix://{_value(str(self.socket))}
         return True
 
     # -- the daemon ---------------------------------------------------------------------
-    @property
-    def rpc(self) -> Any:
+    def call(self, method: str, *args: Any) -> Any:
+        """One XML-RPC call to supervisord, on a connection closed right after."""
         transport = SupervisorTransport(None, None, f"unix://{self.socket}")
-        return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport).supervisor
+        try:
+            proxy = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+            return getattr(proxy.supervisor, method)(*args)
+        finally:
+            transport.close()
 
     def running(self) -> bool:
         if not self.socket.exists():
             return False
         try:
-            return self.rpc.getState()["statename"] == "RUNNING"
+            return self.call("getState")["statename"] == "RUNNING"
         except (OSError, xmlrpc.client.Error):
             return False
 
@@ -160,20 +164,19 @@ serverurl=unix://{_value(str(self.socket))}
 
     def _apply_config(self) -> None:
         """What ``supervisorctl update`` does: reload, then add/replace/remove programs."""
-        rpc = self.rpc
-        [[added, changed, removed]] = rpc.reloadConfig()
+        [[added, changed, removed]] = self.call("reloadConfig")
         for name in [*changed, *removed]:
-            rpc.stopProcessGroup(name)
-            rpc.removeProcessGroup(name)
+            self.call("stopProcessGroup", name)
+            self.call("removeProcessGroup", name)
         for name in [*changed, *added]:
-            rpc.addProcessGroup(name)
+            self.call("addProcessGroup", name)
 
     def shutdown(self, timeout_s: float = 30.0) -> None:
         """Stop every program, then supervisord itself; wait until its process is gone."""
         pid = self.pid()
         if self.running():
-            self.rpc.stopAllProcesses(True)
-            self.rpc.shutdown()
+            self.call("stopAllProcesses", True)
+            self.call("shutdown")
         deadline = time.monotonic() + timeout_s
         while pid is not None and _alive(pid):
             if time.monotonic() > deadline:
@@ -184,7 +187,7 @@ serverurl=unix://{_value(str(self.socket))}
     # -- programs -----------------------------------------------------------------------
     def start_program(self, name: str) -> None:
         try:
-            self.rpc.startProcess(name, True)
+            self.call("startProcess", name, True)
         except xmlrpc.client.Fault as fault:
             if fault.faultCode != _FAULT_ALREADY_STARTED:
                 raise StackError(f"{name} did not start ({fault.faultString}); "
@@ -192,7 +195,7 @@ serverurl=unix://{_value(str(self.socket))}
 
     def stop_program(self, name: str) -> None:
         try:
-            self.rpc.stopProcess(name, True)
+            self.call("stopProcess", name, True)
         except xmlrpc.client.Fault as fault:
             if fault.faultCode != _FAULT_NOT_RUNNING:
                 raise StackError(f"{name} did not stop ({fault.faultString})") from fault
@@ -201,7 +204,7 @@ serverurl=unix://{_value(str(self.socket))}
         """supervisord's view of every program by name (empty when it is not running)."""
         if not self.running():
             return {}
-        return {entry["name"]: entry for entry in self.rpc.getAllProcessInfo()}
+        return {entry["name"]: entry for entry in self.call("getAllProcessInfo")}
 
     def log_file(self, name: str) -> Path:
         return self.logs / f"{name}.log"
