@@ -94,8 +94,8 @@ class ModelHolder:
 
     @property
     def client(self) -> MlflowClient:
-        if self._client is None:
-            self._client = tracking.configure(self.settings)
+        """A client for the settings' stores; also points MLflow's loader at them again."""
+        self._client = tracking.configure(self.settings)
         return self._client
 
     def load(self) -> LoadedModel:
