@@ -1,0 +1,68 @@
+"""The prediction log: served rows reach the store; a dead store never fails a request and
+overflowing rows are counted and logged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import numpy as np
+import orjson
+import pytest
+
+from mlworkbench.data import predictions
+from mlworkbench.errors import DataError
+from mlworkbench.serving.prediction_log import PredictionLog, Served
+
+
+def served(users: list[int], request_id: str = "r1") -> Served:
+    n = len(users)
+    return Served(request_id, dt.datetime.now(dt.UTC), "m", 1, "live", users,
+                  np.tile(np.array([5, 6, -1]), (n, 1)), np.ones((n, 3), np.float32), [None] * n)
+
+
+def test_served_responses_are_in_the_store_after_shutdown(make_client, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    with make_client(database_url=url, prediction_log_flush_seconds=60) as client:
+        response = client.post("/recommendations", json={"users": [42, 99999999], "k": 3})
+        request_id = response.json()["request_id"]
+    log = predictions.read_predictions(predictions.store_engine(url))  # flushed on shutdown
+    rows = log[log.request_id == request_id]
+    assert rows.user_id.tolist() == [42, 99999999]
+    assert rows.model_name.unique().tolist() == ["movielens-recommender"]
+    assert rows.model_version.unique().tolist() == [1] and rows.source.unique().tolist() == ["live"]
+    served_items = [[item["id"] for item in entry["items"]]
+                    for entry in response.json()["recommendations"]]
+    assert [orjson.loads(items) for items in rows["items"]] == served_items
+    assert rows.fallback.tolist() == [None, "popular"]
+
+
+def test_a_dead_store_keeps_rows_buffered_and_counts_overflow(tmp_path, caplog) -> None:
+    dead = f"sqlite:///{tmp_path / 'no-such-dir' / 'store.db'}"
+    dropped: list[int] = []
+    log = PredictionLog(dead, capacity=3, on_drop=dropped.append)
+    log.submit(served([1, 2]))
+    with caplog.at_level(logging.WARNING, "mlworkbench.serving.prediction_log"):
+        log.submit(served([3, 4]))  # 2 + 2 > 3: dropped, counted, logged
+    assert log.held == 2 and log.dropped == 2 and dropped == [2]
+    assert "dropped 2 rows" in caplog.text
+    with pytest.raises(DataError):
+        log.flush()
+    assert log.held == 2  # still waiting for the store
+    (tmp_path / "no-such-dir").mkdir()  # the store comes back
+    predictions.dispose_engines()
+    assert log.flush() == 2 and log.held == 0
+    rows = predictions.read_predictions(predictions.store_engine(dead))
+    assert rows.user_id.tolist() == [1, 2] and orjson.loads(rows["items"][0]) == [5, 6]
+
+
+def test_requests_succeed_and_the_metric_counts_drops_when_the_store_is_down(
+    make_client, tmp_path
+) -> None:
+    dead = f"sqlite:///{tmp_path / 'missing' / 'store.db'}"
+    with make_client(database_url=dead, prediction_log_buffer=2) as client:
+        statuses = [client.post("/recommendations", json={"users": [1, 2, 3]}).status_code
+                    for _ in range(3)]
+        text = client.get("/metrics").text
+    assert statuses == [200, 200, 200]
+    assert "mlwb_prediction_log_dropped_rows_total 9.0" in text
