@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 export OPENBLAS_NUM_THREADS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install init_local demo test lint benchmarks clean list_models train_model
+.PHONY: help install init_local demo test services-deps lint benchmarks clean list_models train_model
 
 help:  ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -38,7 +38,10 @@ train_model: install  ## one training run with the defaults
 list_models: install  ## the registry: versions, aliases, run ids, key metric, source
 	$(BIN)/mlwb models list
 
-test: install  ## the whole suite, integration tests included
+services-deps:  ## system packages the integration tests need (PostgreSQL server binaries)
+	@bash scripts/ensure-postgres.sh
+
+test: install services-deps  ## the whole suite, integration tests included
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 benchmarks: install  ## print the benchmark tables

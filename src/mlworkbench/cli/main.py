@@ -19,6 +19,8 @@ from typer import exceptions as typer_errors  # noqa: E402
 from mlworkbench.cli import models, recommend, train  # noqa: E402
 from mlworkbench.cli import stack as stack_cli  # noqa: E402
 from mlworkbench.cli import serve as serve_cli  # noqa: E402
+from mlworkbench.cli import data as data_cli  # noqa: E402
+from mlworkbench.cli import simulate as simulate_cli  # noqa: E402
 from mlworkbench.errors import MlwbError  # noqa: E402
 
 app = typer.Typer(
@@ -33,6 +35,9 @@ app.add_typer(models.app, name="models")
 app.command("recommend")(recommend.recommend)
 app.command("serve")(serve_cli.serve)
 app.command("recommend-all")(serve_cli.recommend_all)
+app.add_typer(data_cli.app, name="data")
+app.command("simulate")(simulate_cli.simulate)
+app.add_typer(simulate_cli.simulator_app, name="simulator")
 for _name in ("up", "down", "status", "logs"):
     app.command(_name)(getattr(stack_cli, _name))
 

@@ -13,7 +13,10 @@ from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
 from mlworkbench.config import CHAMPION_ALIAS, Settings, get_settings
-from mlworkbench.data.datasets import Interactions, load_movielens
+from mlworkbench.data.datasets import Interactions
+from mlworkbench.data.ingest import training_snapshot
+from mlworkbench.data.schema import SCHEMA_VERSION, schema_document
+from mlworkbench.data.store import Snapshot
 from mlworkbench.models import hyperparameters
 from mlworkbench.models.engines import make_engine
 from mlworkbench.models.pyfunc import ids_are_integers, log_recommender
@@ -103,15 +106,21 @@ def _curve_metrics(prefix: str, curve: dict[str, list[float]], now_ms: int) -> l
 
 
 def default_data(settings: Settings) -> Interactions:
-    """The data a run trains on when none is given."""
-    return load_movielens()
+    """The data a run trains on when none is given: the store's latest validated data."""
+    return training_snapshot(settings)
 
 
 def log_dataset_input(data: Interactions) -> None:
     """Log the data set as the active run's MLflow dataset input, named by its content digest."""
     with ids_are_integers():
         dataset = mlflow.data.from_pandas(data.ratings, name=data.name, digest=data.digest)
-        mlflow.log_input(dataset, context="training")
+        tags = {"schema_version": SCHEMA_VERSION}
+        if isinstance(data, Snapshot):
+            tags = {"schema_version": data.schema_version, "snapshot": data.snapshot or "latest",
+                    "batches": data.batch_label}
+        mlflow.log_input(dataset, context="training", tags=tags)
+        mlflow.set_tags({f"data.{key}": value for key, value in tags.items()})
+        mlflow.log_dict(schema_document(), "data/schema.json")
 
 
 def tag_version(client: MlflowClient, name: str, info: Any, digest: str) -> int:

@@ -1,0 +1,60 @@
+"""Versioned schema changes of the data store, applied in order when a store opens.
+
+Each migration is a function of Alembic's :class:`Operations` (``op.add_column``, ...),
+run without Alembic's script directory: the list below *is* the history, and the
+``store_version`` table records what a database has had applied. Version 1 is the
+baseline (the tables as first defined); later changes append a function, never edit one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+
+from mlworkbench.data import tables
+
+_version_table = sa.Table(
+    "store_version", sa.MetaData(),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("description", sa.String(200), nullable=False),
+    sa.Column("applied_at", sa.DateTime, nullable=False),
+)
+
+
+def _baseline(op: Operations) -> None:
+    tables.metadata.create_all(op.get_bind())
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[Operations], None]]] = [
+    (1, "baseline: ingest_batches, items, interactions, passengers, quarantine, snapshots",
+     _baseline),
+]
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(connection: sa.Connection) -> int:
+    if not sa.inspect(connection).has_table(_version_table.name):
+        return 0
+    return int(connection.execute(sa.select(sa.func.max(_version_table.c.version))).scalar() or 0)
+
+
+def migrate(engine: sa.Engine) -> int:
+    """Apply every migration the database lacks, in one transaction; returns the version."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # two processes opening one new store
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(6006)"))
+        _version_table.create(connection, checkfirst=True)
+        version = current_version(connection)
+        operations = Operations(MigrationContext.configure(connection))
+        for number, description, apply in MIGRATIONS:
+            if number > version:
+                apply(operations)
+                connection.execute(_version_table.insert().values(
+                    version=number, description=description,
+                    applied_at=datetime.now(UTC).replace(tzinfo=None)))
+                version = number
+        return version

@@ -1,0 +1,269 @@
+"""The data store: ingest batches with validation and quarantine, and snapshots to train on.
+
+One class over SQLAlchemy, the same on SQLite (embedded default) and PostgreSQL
+(``MLWB_DATABASE_URL``). Every ingest is one transaction: the batch record, its accepted
+rows and its quarantined rows are written together or not at all. Content seen before
+(same kind, same digest) is skipped unless forced. A snapshot is a set of batch ids; its
+digest is that of the rows it yields, read back in insertion order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from mlworkbench.data import bulk, migrations, schema
+from mlworkbench.data import tables as t
+from mlworkbench.data.datasets import ITEM_COLUMNS, RATING_COLUMNS, Interactions, frame_digest
+from mlworkbench.errors import DataError, StoreError
+
+logger = logging.getLogger(__name__)
+STAGES = ("training", "testing", "production")
+TRAINING_STAGES = ("training", "production")  # what "the latest validated data" is made of
+
+
+@dataclass(frozen=True)
+class Batch:
+    id: int
+    kind: str
+    source: str
+    stage: str
+    received: int
+    accepted: int
+    rejected: int
+    digest: str
+    schema_version: str
+    created_at: datetime
+    skipped: bool = False  # the content was ingested before (this is that earlier batch)
+
+
+@dataclass(frozen=True)
+class Snapshot(Interactions):
+    """Interactions read from the store, naming the batches and schema they came from."""
+
+    batch_ids: tuple[int, ...] = ()
+    schema_version: str = schema.SCHEMA_VERSION
+    snapshot: str | None = None  # the snapshot's name; None: the latest validated data
+
+    @property
+    def batch_label(self) -> str:
+        """The batch ids as compact ranges (``1-40,43``), short enough for an MLflow tag."""
+        spans: list[list[int]] = []
+        for batch_id in sorted(self.batch_ids):
+            if spans and batch_id == spans[-1][1] + 1:
+                spans[-1][1] = batch_id
+            else:
+                spans.append([batch_id, batch_id])
+        label = ",".join(f"{a}-{b}" if b > a else str(a) for a, b in spans)
+        return label if len(label) <= 480 else f"{label[:460]}... ({len(self.batch_ids)} batches)"
+
+
+def engine_url(url: str) -> str:
+    """Plain ``postgresql://`` URLs use psycopg2 (SQLAlchemy 2.1 would pick psycopg 3)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
+    return url
+
+
+class Store:
+    """A data store at ``url``; its tables are migrated to the latest version on open."""
+
+    def __init__(self, url: str) -> None:
+        self.url = engine_url(url)
+        if self.url.startswith("sqlite:///"):
+            Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        with self._translated(f"open the data store {_safe(self.url)}"):
+            self.engine = sa.create_engine(self.url, pool_pre_ping=True)
+            if self.engine.dialect.name == "sqlite":
+                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            migrations.migrate(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _translated(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise StoreError(f"cannot {action}: {detail}; check MLWB_DATABASE_URL") from exc
+
+    # -- ingest -----------------------------------------------------------------------------
+
+    def known_items(self) -> np.ndarray:
+        with self._translated("read the item ids"), self.engine.connect() as connection:
+            rows = connection.execute(sa.select(t.items.c.item_id)).scalars().all()
+        return np.asarray(rows, dtype="int64")
+
+    def find_batch(self, kind: str, digest: str) -> Batch | None:
+        query = (sa.select(t.ingest_batches)
+                 .where(t.ingest_batches.c.kind == kind, t.ingest_batches.c.digest == digest)
+                 .order_by(t.ingest_batches.c.id.desc()).limit(1))
+        with self._translated("look up earlier batches"), self.engine.connect() as connection:
+            row = connection.execute(query).mappings().first()
+        return Batch(**row, skipped=True) if row else None
+
+    def ingest(self, kind: str, raw: pd.DataFrame, source: str, stage: str = "training",
+               force: bool = False) -> Batch:
+        """Validate ``raw`` (conformed columns) and write it as one batch, atomically."""
+        if stage not in STAGES:
+            raise DataError(f"stage must be one of {', '.join(STAGES)}; received {stage!r}")
+        digest = frame_digest(raw)
+        if not force and (earlier := self.find_batch(kind, digest)) is not None:
+            logger.info("batch skipped: same content as batch %s", earlier.id)
+            return earlier
+        started = time.perf_counter()
+        known = self.known_items() if kind == "interactions" else None
+        if kind == "items":  # ids already in the catalogue are neither new nor wrong: skip them
+            raw = raw[~pd.to_numeric(raw["item_id"], errors="coerce").isin(self.known_items())]
+        checked = schema.validate(raw, kind, known_items=known)
+        logger.info("validated %d rows in %.2fs", checked.received, time.perf_counter() - started)
+        record = {"kind": kind, "source": source[:500], "stage": stage,
+                  "received": checked.received, "accepted": len(checked.accepted),
+                  "rejected": len(checked.rejected), "digest": digest,
+                  "schema_version": schema.SCHEMA_VERSION,
+                  "created_at": datetime.now(UTC).replace(tzinfo=None)}
+        with self._translated(f"write a {kind} batch"), self.engine.begin() as connection:
+            batch_id = int(connection.execute(
+                t.ingest_batches.insert().returning(t.ingest_batches.c.id), record).scalar_one())
+            bulk.insert_frame(connection, t.DATA_TABLES[kind], _rows(kind, checked, batch_id))
+            if len(checked.rejected):
+                connection.execute(t.quarantine.insert(), _quarantined(checked, batch_id))
+        return Batch(id=batch_id, **record)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def batches(self, kind: str | None = None, limit: int | None = None) -> list[Batch]:
+        query = sa.select(t.ingest_batches).order_by(t.ingest_batches.c.id.desc()).limit(limit)
+        if kind is not None:
+            query = query.where(t.ingest_batches.c.kind == kind)
+        with self._translated("list batches"), self.engine.connect() as connection:
+            return [Batch(**row) for row in connection.execute(query).mappings()]
+
+    def batch(self, batch_id: int) -> Batch | None:
+        query = sa.select(t.ingest_batches).where(t.ingest_batches.c.id == batch_id)
+        with self._translated("read a batch"), self.engine.connect() as connection:
+            row = connection.execute(query).mappings().first()
+        return Batch(**row) if row else None
+
+    def quarantined(self, batch_id: int | None = None) -> pd.DataFrame:
+        """Rejected rows (batch_id, row, raw, reasons), oldest first."""
+        query = sa.select(t.quarantine.c.batch_id, t.quarantine.c.row, t.quarantine.c.raw,
+                          t.quarantine.c.reasons).order_by(t.quarantine.c.id)
+        if batch_id is not None:
+            query = query.where(t.quarantine.c.batch_id == batch_id)
+        with self._translated("read the quarantine"), self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return pd.DataFrame(rows, columns=["batch_id", "row", "raw", "reasons"])
+
+    def count(self, kind: str, batch_id: int | None = None) -> int:
+        table = t.DATA_TABLES[kind]
+        query = sa.select(sa.func.count()).select_from(table)
+        if batch_id is not None:
+            query = query.where(table.c.batch_id == batch_id)
+        with self._translated(f"count {kind}"), self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def snapshot(self, name: str | None = None) -> Snapshot:
+        """The named snapshot, or the latest validated data (training + production batches)."""
+        if name is None:
+            batch_ids = tuple(batch.id for batch in reversed(self.batches("interactions"))
+                              if batch.stage in TRAINING_STAGES)
+        else:
+            query = sa.select(t.snapshots.c.batch_ids).where(t.snapshots.c.name == name)
+            with self._translated("read a snapshot"), self.engine.connect() as connection:
+                found = connection.execute(query).scalar()
+            if found is None:
+                raise DataError(f"no snapshot named {name!r}; create it with "
+                                f"`mlwb data snapshot {name}`")
+            batch_ids = tuple(int(i) for i in found)
+        if not batch_ids:
+            raise DataError("the data store holds no interactions; run "
+                            "`mlwb data ingest --dataset movielens` first")
+        ratings, items = self._read(batch_ids)
+        wanted = set(batch_ids)
+        versions = sorted({b.schema_version for b in self.batches("interactions")
+                           if b.id in wanted})
+        return Snapshot(name=f"store:{name or 'latest'}", ratings=ratings, items=items,
+                        batch_ids=batch_ids, schema_version=",".join(versions), snapshot=name)
+
+    def save_snapshot(self, name: str) -> Snapshot:
+        """Freeze the current latest data under ``name`` (a set of batch ids)."""
+        latest = self.snapshot()
+        record = {"name": name, "batch_ids": list(latest.batch_ids), "digest": latest.digest,
+                  "schema_version": latest.schema_version,
+                  "created_at": datetime.now(UTC).replace(tzinfo=None)}
+        with self._translated(f"save snapshot {name!r}"), self.engine.begin() as connection:
+            if connection.execute(sa.select(t.snapshots.c.name)
+                                  .where(t.snapshots.c.name == name)).first():
+                raise DataError(f"snapshot {name!r} exists; choose another name")
+            connection.execute(t.snapshots.insert(), record)
+        return replace(latest, name=f"store:{name}", snapshot=name)
+
+    def _read(self, batch_ids: tuple[int, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        i = t.interactions.c
+        query = (sa.select(i.user_id, i.item_id, i.rating, i.event_time)
+                 .where(i.batch_id.in_(batch_ids)).order_by(i.id))
+        with self._translated("read interactions"), self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+            catalogue = connection.execute(
+                sa.select(t.items.c.item_id, t.items.c.title, t.items.c.year, t.items.c.genres)
+                .order_by(t.items.c.item_id)).all()
+        ratings = pd.DataFrame(rows, columns=RATING_COLUMNS).astype(
+            {"user_id": "int64", "item_id": "int64", "rating": "float64", "timestamp": "int64"})
+        items = pd.DataFrame(catalogue, columns=ITEM_COLUMNS).astype(
+            {"item_id": "int64", "title": str, "year": "Int64", "genres": str})
+        return ratings, items
+
+
+def _rows(kind: str, checked: schema.Validated, batch_id: int) -> pd.DataFrame:
+    frame = checked.accepted
+    if kind == "interactions":
+        frame = frame.rename(columns={"timestamp": "event_time"})
+    if kind == "items":
+        frame = frame.assign(genres=frame["genres"].fillna(""))
+    return frame.assign(batch_id=np.full(len(frame), batch_id, dtype="int32"))
+
+
+def _quarantined(checked: schema.Validated, batch_id: int) -> list[dict[str, object]]:
+    rejected = checked.rejected
+    # to_json turns numpy scalars, NaN and odd types into plain JSON values
+    records = json.loads(rejected.drop(columns=schema.REASONS).to_json(orient="records"))
+    return [{"batch_id": batch_id, "row": int(row), "raw": record, "reasons": reasons}
+            for row, record, reasons in zip(rejected.index, records, rejected[schema.REASONS],
+                                            strict=True)]
+
+
+def _sqlite_pragmas(connection: object, _record: object) -> None:
+    cursor = connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")  # a reader (training) beside a writer (fill)
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url

@@ -1,0 +1,85 @@
+"""The data store's tables (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+Times of events are unix seconds (``event_time``) so rows round-trip exactly; the
+bookkeeping times (``created_at``) are UTC. Every data row names the ingest batch that
+brought it, which is how snapshots (sets of batch ids) select data.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# BIGINT primary keys are not rowid aliases on SQLite, so they would not autoincrement there.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+ingest_batches = sa.Table(
+    "ingest_batches", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),  # interactions | items | passengers
+    sa.Column("source", sa.String(500), nullable=False),
+    sa.Column("stage", sa.String(32), nullable=False),  # training | testing | production
+    sa.Column("received", sa.Integer, nullable=False),
+    sa.Column("accepted", sa.Integer, nullable=False),
+    sa.Column("rejected", sa.Integer, nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("schema_version", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Index("ix_ingest_batches_kind_digest", "kind", "digest"),
+)
+
+items = sa.Table(
+    "items", metadata,
+    sa.Column("item_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("year", sa.Integer, nullable=True),
+    sa.Column("genres", sa.String(500), nullable=False, server_default=""),
+    sa.Column("batch_id", sa.Integer, sa.ForeignKey("ingest_batches.id"), nullable=False),
+)
+
+interactions = sa.Table(
+    "interactions", metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("user_id", sa.BigInteger, nullable=False),
+    sa.Column("item_id", sa.BigInteger, nullable=False),
+    sa.Column("rating", sa.Float(precision=53), nullable=False),
+    sa.Column("event_time", sa.BigInteger, nullable=False),  # unix seconds
+    # No foreign key here on purpose: its per-row trigger makes COPY 3-4x slower, and the
+    # batch record is written in the same transaction as its rows anyway.
+    sa.Column("batch_id", sa.Integer, nullable=False),
+    sa.Index("ix_interactions_batch_id", "batch_id"),
+)
+
+passengers = sa.Table(
+    "passengers", metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("pclass", sa.String(8), nullable=False),
+    sa.Column("survived", sa.String(16), nullable=True),  # unknown for production rows
+    sa.Column("sex", sa.String(8), nullable=False),
+    sa.Column("age", sa.Float(precision=53), nullable=True),
+    sa.Column("sibsp", sa.Integer, nullable=False),
+    sa.Column("parch", sa.Integer, nullable=False),
+    sa.Column("batch_id", sa.Integer, sa.ForeignKey("ingest_batches.id"), nullable=False),
+)
+
+quarantine = sa.Table(
+    "quarantine", metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("batch_id", sa.Integer, sa.ForeignKey("ingest_batches.id"), nullable=False,
+              index=True),
+    sa.Column("row", sa.Integer, nullable=False),  # 0-based position in what was received
+    sa.Column("raw", sa.JSON, nullable=False),
+    sa.Column("reasons", sa.Text, nullable=False),
+)
+
+snapshots = sa.Table(
+    "snapshots", metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("batch_ids", sa.JSON, nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("schema_version", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+DATA_TABLES = {"interactions": interactions, "items": items, "passengers": passengers}
