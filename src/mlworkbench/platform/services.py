@@ -110,8 +110,8 @@ def mlflow_service(settings: Settings, backend_store_uri: str) -> Service:
     )
 
 
-def api_service(settings: Settings) -> Service:
-    """The recommender API serving the registry's champion."""
+def api_service(settings: Settings, database_url: str | None = None) -> Service:
+    """The recommender API serving the registry's champion; its prediction log in the store."""
     url = f"http://{settings.stack_host}:{settings.serve_port}"
     model = f"models:/{settings.recommender_model_name}@{CHAMPION_ALIAS}"
     command = [executable("mlwb", "mlworkbench"), "serve", model,
@@ -123,6 +123,7 @@ def api_service(settings: Settings) -> Service:
             "MLWB_HOME": str(settings.home),
             "MLWB_TRACKING_URI": settings.stack_tracking_uri,
             "OPENBLAS_NUM_THREADS": "1",
+            **({"MLWB_DATABASE_URL": database_url} if database_url else {}),
         }),
         url=url, ports=[(settings.serve_port, "MLWB_SERVE_PORT")],
         healthy=lambda: http_ok(f"{url}/ready"), timeout_s=60.0,

@@ -59,8 +59,9 @@ class Stack:
         found = [self.postgres.service] if self.postgres else []
         if not self.settings.s3_endpoint_url:
             found.append(s3_service(self.settings))
+        database_url = self.postgres.database_url if self.postgres else self.settings.database_url
         found += [mlflow_service(self.settings, self.backend_store_uri),
-                  api_service(self.settings)]
+                  api_service(self.settings, database_url)]
         return found
 
     # -- up -------------------------------------------------------------------------------
