@@ -164,3 +164,21 @@ def test_openapi_documents_every_endpoint(client) -> None:
     body = spec["components"]["schemas"]["RecommendationRequest"]
     assert "10,000" in body["properties"]["users"]["description"]
     assert client.get("/docs").status_code == 200
+
+
+def test_an_unexpected_error_is_a_500_without_traceback(serving_settings) -> None:
+    from fastapi.testclient import TestClient
+
+    from mlworkbench.serving.app import build_app
+
+    app = build_app("models:/movielens-recommender@champion", serving_settings)
+
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    app.add_api_route("/boom", boom)
+    with TestClient(app, raise_server_exceptions=False) as unsafe:
+        response = unsafe.get("/boom")
+    assert response.status_code == 500
+    assert response.json()["detail"].startswith("internal error (incident ")
+    assert "secret" not in response.text and "Traceback" not in response.text

@@ -8,6 +8,7 @@ loaded or the store/registry is down · 500 anything unexpected (logged, with re
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from typing import Any
@@ -71,7 +72,7 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def _validation(_request: Request, exc: RequestValidationError) -> Response:
+async def _validation(_request: Request, exc: RequestValidationError) -> Response:
     errors = exc.errors()
     first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request", "type": ""}
     if first.get("type") == "json_invalid":
@@ -83,17 +84,17 @@ def _validation(_request: Request, exc: RequestValidationError) -> Response:
     received = first.get("input")
     text = f"{field}: {message}"
     if first.get("type") != "missing" and isinstance(received, str | int | float | bool):
-        text += f" (received {orjson.dumps(received).decode()[:80]})"
+        text += f" (received {json.dumps(received)[:80]})"
     if len(errors) > 1:
         text += f"; and {len(errors) - 1} more error(s)"
     return json_error(422, text, field)
 
 
-def _http(_request: Request, exc: StarletteHTTPException) -> Response:
+async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
     return json_error(exc.status_code, str(exc.detail), None, getattr(exc, "headers", None))
 
 
-def _mlwb(_request: Request, exc: MlwbError) -> Response:
+async def _mlwb(_request: Request, exc: MlwbError) -> Response:
     if isinstance(exc, ServiceError):
         return json_error(exc.status, str(exc), exc.field, exc.headers)
     if isinstance(exc, InvalidParameterError):
@@ -106,7 +107,7 @@ def _mlwb(_request: Request, exc: MlwbError) -> Response:
     return json_error(400, str(exc))
 
 
-def _unexpected(_request: Request, exc: Exception) -> Response:
+async def _unexpected(_request: Request, exc: Exception) -> Response:
     incident = uuid.uuid4().hex[:12]
     logger.error("unexpected error (incident %s)", incident, exc_info=exc)
     return json_error(500, f"internal error (incident {incident}); the server log has details")
