@@ -93,9 +93,8 @@ class PostgresCluster:
         """Start the server and wait until it accepts connections; a no-op when it runs."""
         if self.running():
             return
-        settings = {"listen_addresses": self.host, "port": str(self.port),
-                    "unix_socket_directories": str(self.datadir), **self.options}
-        server_options = " ".join(f"-c {name}={value}" for name, value in settings.items())
+        server_options = " ".join(f"-c {name}={value}"
+                                  for name, value in self.server_settings().items())
         self._run([self._bin("pg_ctl"), "-D", str(self.datadir), "-l", str(self.log_file),
                    "-o", server_options, "-w", "-t", str(int(timeout_s)), "start"],
                   f"start PostgreSQL on {self.host}:{self.port}")
@@ -105,6 +104,16 @@ class PostgresCluster:
                 raise StackError(f"PostgreSQL on {self.host}:{self.port} did not accept "
                                  f"connections within {timeout_s:.0f} s; see {self.log_file}")
             time.sleep(0.05)
+
+    def server_settings(self) -> dict[str, str]:
+        """The ``-c`` settings the server runs with (address, port, socket, ``options``)."""
+        return {"listen_addresses": self.host, "port": str(self.port),
+                "unix_socket_directories": str(self.datadir), **self.options}
+
+    def server_command(self) -> list[str]:
+        """The server in the foreground, for a supervisor to run (as ``SYSTEM_USER`` if root)."""
+        return [self._bin("postgres"), "-D", str(self.datadir),
+                *(f"-c{name}={value}" for name, value in self.server_settings().items())]
 
     def running(self) -> bool:
         """True when this data directory has a live server."""
@@ -117,7 +126,7 @@ class PostgresCluster:
     def accepting(self) -> bool:
         """True when the server answers ``pg_isready`` on its TCP port."""
         ready = subprocess.run([self._bin("pg_isready"), "-q", "-h", self.host,
-                                "-p", str(self.port)], check=False)
+                                "-p", str(self.port), "-U", SUPERUSER], check=False)
         return ready.returncode == 0
 
     def create_database(self, name: str) -> str:

@@ -1,0 +1,134 @@
+"""The real local stack: up, train and register through the server, serve, survive a crash, down.
+
+Tests run in file order against one stack (see conftest.py); the last one takes it down.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from mlworkbench.cli.main import run
+from mlworkbench.config import STACK_FILE, get_settings
+from mlworkbench.platform.objectstore import ObjectStore
+from mlworkbench.platform.processes import alive
+
+pytestmark = pytest.mark.integration
+HAS_SERVE = importlib.util.find_spec("mlworkbench.cli.serve") is not None
+
+
+def _rows(stack) -> dict:
+    return {row.name: row for row in stack.status()}
+
+
+def test_up_starts_every_service_healthy_and_publishes_the_uris(stack) -> None:
+    rows = _rows(stack)
+    for name in ("postgres", "s3", "mlflow"):
+        assert rows[name].state == "RUNNING" and rows[name].healthy, rows[name]
+    assert rows["api"].state == "STOPPED"  # no champion yet
+    published = json.loads((stack.settings.home / STACK_FILE).read_text())
+    assert published["tracking_uri"] == stack.settings.stack_tracking_uri
+    get_settings.cache_clear()
+    assert get_settings().resolved_tracking_uri == stack.settings.stack_tracking_uri
+
+
+def test_up_again_changes_nothing(stack, capsys) -> None:
+    before = {name: row.pid for name, row in _rows(stack).items()}
+    assert run(["up"]) == 0
+    assert "healthy" in capsys.readouterr().out
+    after = {name: row.pid for name, row in _rows(stack).items()}
+    assert after == before
+
+
+def test_a_taken_port_is_one_line_error_naming_the_setting(stack, tmp_path, monkeypatch,
+                                                          capsys) -> None:
+    monkeypatch.setenv("MLWB_HOME", str(tmp_path / "other"))  # a second workspace, same ports
+    get_settings.cache_clear()
+    assert run(["up"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and error.startswith("Error: port ")
+    assert "already in use" in error and "MLWB_POSTGRES_PORT" in error
+    get_settings.cache_clear()
+
+
+def test_training_goes_through_the_server_to_postgres_and_s3(stack, movielens) -> None:
+    from mlworkbench.models.pyfunc import load_recommender
+    from mlworkbench.tracking import client as tracking
+    from mlworkbench.training.train import train_recommender
+
+    get_settings.cache_clear()
+    settings = get_settings()  # no MLWB_TRACKING_URI: the workspace file points at the stack
+    result = train_recommender(settings=settings, data=movielens)
+    assert result.version == 1 and result.champion_version == 1
+
+    engine = sa.create_engine(stack.backend_store_uri)
+    with engine.connect() as db:
+        status = db.execute(sa.text("SELECT status FROM runs WHERE run_uuid = :id"),
+                            {"id": result.run_id}).scalar_one()
+        metrics = db.execute(sa.text("SELECT count(*) FROM metrics WHERE run_uuid = :id"),
+                             {"id": result.run_id}).scalar_one()
+        versions = db.execute(sa.text("SELECT name, version FROM model_versions")).all()
+    engine.dispose()
+    assert status == "FINISHED" and metrics > 10
+    assert [tuple(row) for row in versions] == [("movielens-recommender", 1)]
+
+    keys = ObjectStore(settings).keys()
+    assert any(key.endswith(f"{result.run_id}/artifacts/plots/metrics_at_k.png") for key in keys)
+    assert any(key.endswith("artifacts/MLmodel") for key in keys)
+    assert any(key.endswith("recommender.npz") for key in keys)
+
+    tracking.configure(settings)
+    recommender, _ = load_recommender("models:/movielens-recommender@champion")
+    assert recommender.recommend(np.array([1]), k=5).item_ids.shape == (1, 5)
+
+
+@pytest.mark.skipif(not HAS_SERVE, reason="`mlwb serve` (issue 3) is not in this checkout yet")
+def test_up_after_training_serves_the_champion(stack) -> None:
+    stack.up()
+    rows = _rows(stack)
+    assert rows["api"].state == "RUNNING" and rows["api"].healthy
+    url = f"{rows['api'].url}/users/1/recommendations?k=3"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.status == 200
+        [answer] = json.loads(response.read())["recommendations"]
+    assert answer["user"] == 1 and len(answer["items"]) == 3
+
+
+def test_killed_mlflow_server_is_restarted_and_healthy_within_seconds(stack) -> None:
+    before = _rows(stack)["mlflow"].pid
+    os.kill(before, signal.SIGKILL)
+    started, deadline = time.monotonic(), time.monotonic() + 60
+    while True:
+        row = _rows(stack)["mlflow"]
+        if row.pid not in (None, before) and row.healthy:
+            break
+        assert time.monotonic() < deadline, f"mlflow not back after 60 s: {row}"
+        time.sleep(0.2)
+    print(f"mlflow server back in {time.monotonic() - started:.1f} s")
+    assert not alive([before])
+
+
+def test_status_and_logs_commands(stack, capsys) -> None:
+    assert run(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "mlflow" in out and "RUNNING" in out and "healthy" in out
+    assert run(["logs", "mlflow", "-n", "5"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 5
+    assert run(["logs", "nosuch"]) == 1
+    assert "no service 'nosuch'" in capsys.readouterr().err
+
+
+def test_down_stops_everything_and_keeps_the_data(stack) -> None:
+    pids = stack.down()
+    assert pids and not alive(pids)
+    assert not (stack.settings.home / STACK_FILE).exists()
+    assert (stack.settings.stack_dir / "data" / "postgres" / "PG_VERSION").exists()
+    assert all(row.state == "STOPPED" for row in stack.status() if row.state != "external")
