@@ -23,7 +23,7 @@ def test_mlwb_tracking_uri_wins_over_mlflow_variable(workspace, monkeypatch) -> 
 
 
 def test_bad_setting_is_one_clear_error(workspace, monkeypatch) -> None:
-    monkeypatch.setenv("MLWB_BLAS_THREADS", "zero")
+    monkeypatch.setenv("MLWB_FIT_THREADS", "zero")
     get_settings.cache_clear()
-    with pytest.raises(ConfigError, match="MLWB_BLAS_THREADS"):
+    with pytest.raises(ConfigError, match="MLWB_FIT_THREADS"):
         get_settings()

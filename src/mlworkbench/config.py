@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     experiment_name: str = "mlworkbench"
     recommender_model_name: str = RECOMMENDER_MODEL_NAME
     seed: int = 42
-    blas_threads: int = Field(default=1, ge=1, le=256)
+    fit_threads: int = Field(default=0, ge=0, le=256, description="implicit threads; 0 = all")
 
     # The recommendation service (`mlwb serve`) and its prediction log.
     database_url: str | None = Field(

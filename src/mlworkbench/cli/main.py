@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads: implicit wants 1
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # MLflow resets its level on import
 
 import logging  # noqa: E402
 import sys  # noqa: E402
@@ -16,7 +17,7 @@ import sys  # noqa: E402
 import typer  # noqa: E402
 from typer import exceptions as typer_errors  # noqa: E402
 
-from mlworkbench.cli import models, recommend, train  # noqa: E402
+from mlworkbench.cli import models, recommend, train, tune  # noqa: E402
 from mlworkbench.cli import stack as stack_cli  # noqa: E402
 from mlworkbench.cli import serve as serve_cli  # noqa: E402
 from mlworkbench.cli import data as data_cli  # noqa: E402
@@ -32,6 +33,7 @@ app = typer.Typer(
 )
 app.add_typer(train.app, name="train")
 app.add_typer(models.app, name="models")
+app.add_typer(tune.app, name="tune")
 app.command("recommend")(recommend.recommend)
 app.command("serve")(serve_cli.serve)
 app.command("recommend-all")(serve_cli.recommend_all)

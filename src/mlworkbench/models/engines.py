@@ -32,10 +32,10 @@ class RecommenderEngine(ABC):
 
     kind: ClassVar[str]
 
-    def __init__(self, seed: int = 42, blas_threads: int = 1, **params: Any) -> None:
+    def __init__(self, seed: int = 42, threads: int = 0, **params: Any) -> None:
         self.params = hyperparameters.validate(self.kind, params)
         self.seed = seed
-        self.blas_threads = blas_threads
+        self.threads = threads  # implicit's own worker threads; 0 = every core
         self.user_factors_: np.ndarray | None = None
         self.item_factors_: np.ndarray | None = None
 
@@ -53,7 +53,7 @@ class RecommenderEngine(ABC):
             raise DataError("user_items has no interactions to learn from")
         matrix = sp.csr_matrix(user_items, dtype=np.float32)
         _load_implicit()  # its BLAS must be loaded before the limit is applied to it
-        with threadpool_limits(self.blas_threads, user_api="blas"):
+        with threadpool_limits(1, user_api="blas"):  # implicit parallelises; BLAS must not
             users, items = self._fit(matrix, progress or (lambda _: None))
         self.user_factors_ = np.ascontiguousarray(users, dtype=np.float32)
         self.item_factors_ = np.ascontiguousarray(items, dtype=np.float32)
@@ -97,7 +97,7 @@ class ALSEngine(RecommenderEngine):
             alpha=float(self.params["alpha"]),
             iterations=int(self.params["iterations"]),
             random_state=self.seed,
-            num_threads=self.blas_threads,
+            num_threads=self.threads,
         )
 
     def _fit(self, matrix, progress):
@@ -114,7 +114,7 @@ class ALSEngine(RecommenderEngine):
             shape=(1, items.shape[0]),
         )
         _load_implicit()
-        with threadpool_limits(self.blas_threads, user_api="blas"):
+        with threadpool_limits(1, user_api="blas"):
             return np.asarray(model.recalculate_user(0, row), dtype=np.float32).ravel()
 
 
@@ -132,7 +132,7 @@ class BPREngine(RecommenderEngine):
             regularization=float(self.params["regularization"]),
             iterations=int(self.params["iterations"]),
             random_state=self.seed,
-            num_threads=self.blas_threads,
+            num_threads=self.threads,
         )
         model.fit(matrix, show_progress=False, callback=lambda it, *_: progress(it + 1))
         return model.user_factors, model.item_factors
@@ -154,7 +154,7 @@ ENGINES: dict[str, type[RecommenderEngine]] = {
 }
 
 
-def make_engine(kind: str, seed: int = 42, blas_threads: int = 1, **params: Any) -> RecommenderEngine:
+def make_engine(kind: str, seed: int = 42, threads: int = 0, **params: Any) -> RecommenderEngine:
     """An unfitted engine of ``kind`` with validated hyperparameters."""
     hyperparameters.validate(kind, params)  # unknown kind -> InvalidParameterError
-    return ENGINES[kind](seed=seed, blas_threads=blas_threads, **params)
+    return ENGINES[kind](seed=seed, threads=threads, **params)

@@ -46,8 +46,15 @@ def configure(settings: Settings) -> MlflowClient:
     if uri.startswith("sqlite:///"):
         settings.home.mkdir(parents=True, exist_ok=True)
     check_reachable(uri)
+    users_choice = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(settings.resolved_registry_uri)
+    # MLflow also writes the URI into MLFLOW_TRACKING_URI; leaving it there would make the
+    # next Settings in this process mistake our choice for the user's.
+    if users_choice is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = users_choice
     return MlflowClient(tracking_uri=uri, registry_uri=settings.resolved_registry_uri)
 
 

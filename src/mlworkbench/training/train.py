@@ -74,7 +74,7 @@ def fit_and_evaluate(
     request: TrainRequest, data: Interactions, settings: Settings, progress: Progress
 ) -> tuple[Recommender, Evaluation, Evaluation, dict[str, float]]:
     """The pure-ML part of a run (no MLflow): what a bare implicit script would do."""
-    engine = make_engine(request.model, seed=settings.seed, blas_threads=settings.blas_threads,
+    engine = make_engine(request.model, seed=settings.seed, threads=settings.fit_threads,
                          **request.params)
     holdout = make_split(data.ratings, request.split, request.test_fraction, settings.seed)
     user_ids, item_ids = data.ratings["user_id"].unique(), data.items["item_id"].to_numpy()

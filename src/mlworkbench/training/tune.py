@@ -97,7 +97,7 @@ def _init_worker(work: dict[str, Any]) -> None:
 
 def _run_trial(params: dict[str, int | float]) -> tuple[dict, dict, float, Recommender]:
     w = _WORK
-    engine = make_engine(w["kind"], seed=w["seed"], blas_threads=w["threads"], **params)
+    engine = make_engine(w["kind"], seed=w["seed"], threads=w["threads"], **params)
     started = time.perf_counter()
     model = Recommender.fit(engine, w["train"], w["items"], w["user_ids"], w["item_ids"])
     fit_seconds = time.perf_counter() - started
@@ -137,7 +137,8 @@ def tune_recommender(
     holdout: Split = make_split(data.ratings, request.split, request.test_fraction, settings.seed)
     user_ids = data.ratings["user_id"].drop_duplicates().sort_values().to_numpy()
     work = {"kind": request.model, "seed": settings.seed, "k": request.k,
-            "threads": max(1, (os.cpu_count() or 1) // request.parallel),
+            "threads": (settings.fit_threads if request.parallel == 1
+                        else max(1, (os.cpu_count() or 1) // request.parallel)),
             "train": holdout.train, "test": holdout.test, "items": data.items,
             "user_ids": user_ids, "item_ids": data.items["item_id"].to_numpy()}
     baseline = evaluate(Recommender.fit(make_engine(BASELINE), holdout.train, data.items,
