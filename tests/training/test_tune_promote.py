@@ -97,6 +97,7 @@ def test_gate_cli_exit_code_and_describe(gate, monkeypatch, capsys) -> None:
         out = capsys.readouterr().out
         assert "promotion history" in out and "promoted" in out and "rejected" in out
         assert "data digest" in out and "ndcg_at_10" in out
+        assert "schema version -" not in out  # the data layer's schema version is shown
     finally:
         get_settings.cache_clear()
 

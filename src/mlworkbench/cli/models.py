@@ -85,8 +85,11 @@ def describe(
     info = details.info
     console.print(f"{info.name} version {info.version}  aliases: {','.join(info.aliases) or '-'}")
     console.print(f"run {info.run_id}   source {info.source}", soft_wrap=True)
-    console.print(f"data digest {details.tags.get('dataset_digest', '-')}   schema version "
-                  f"{details.tags.get('schema_version', details.params.get('schema_version', '-'))}")
+    data = {"digest": details.tags.get("dataset_digest", "-"),
+            "schema version": details.run_tags.get("data.schema_version", "-"),
+            "snapshot": details.run_tags.get("data.snapshot", "-"),
+            "batches": details.run_tags.get("data.batches", "-")}
+    console.print("data " + "   ".join(f"{key} {value}" for key, value in data.items()))
     console.print(table("params", ["name", "value"], sorted(details.params.items())))
     console.print(table("metrics", ["name", "value"],
                         [[k, fmt(v)] for k, v in sorted(details.metrics.items())]))

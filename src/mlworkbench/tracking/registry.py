@@ -88,7 +88,8 @@ class VersionDetails:
     info: VersionInfo
     params: dict[str, str]
     metrics: dict[str, float]
-    tags: dict[str, str]  # the version's tags (data digest, schema version, promotion.*)
+    tags: dict[str, str]  # the version's tags (data digest, promotion.*)
+    run_tags: dict[str, str]  # the training run's tags (data.schema_version, data.snapshot, ...)
 
 
 def describe(client: MlflowClient, name: str, version: int | None = None) -> VersionDetails:
@@ -106,7 +107,9 @@ def describe(client: MlflowClient, name: str, version: int | None = None) -> Ver
     params = dict(run.data.params) if run else {}
     metrics = {k: v for k, v in (run.data.metrics if run else {}).items()
                if not k.endswith("_at_k")}  # curves are histories; their last step misleads
-    return VersionDetails(chosen, params, metrics, dict(mv.tags or {}))
+    run_tags = {k: v for k, v in (run.data.tags if run else {}).items()
+                if not k.startswith("mlflow.")}
+    return VersionDetails(chosen, params, metrics, dict(mv.tags or {}), run_tags)
 
 
 def promotion_history(client: MlflowClient, name: str) -> list[dict[str, str]]:

@@ -110,14 +110,19 @@ def default_data(settings: Settings) -> Interactions:
     return training_snapshot(settings)
 
 
+def dataset_tags(data: Interactions) -> dict[str, str]:
+    """What names the data a run saw: schema version, snapshot and batches (run tags data.*)."""
+    if isinstance(data, Snapshot):
+        return {"schema_version": data.schema_version, "snapshot": data.snapshot or "latest",
+                "batches": data.batch_label}
+    return {"schema_version": SCHEMA_VERSION}
+
+
 def log_dataset_input(data: Interactions) -> None:
     """Log the data set as the active run's MLflow dataset input, named by its content digest."""
     with ids_are_integers():
         dataset = mlflow.data.from_pandas(data.ratings, name=data.name, digest=data.digest)
-        tags = {"schema_version": SCHEMA_VERSION}
-        if isinstance(data, Snapshot):
-            tags = {"schema_version": data.schema_version, "snapshot": data.snapshot or "latest",
-                    "batches": data.batch_label}
+        tags = dataset_tags(data)
         mlflow.log_input(dataset, context="training", tags=tags)
         mlflow.set_tags({f"data.{key}": value for key, value in tags.items()})
         mlflow.log_dict(schema_document(), "data/schema.json")

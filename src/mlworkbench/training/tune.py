@@ -32,7 +32,7 @@ from mlworkbench.training.grid import Grid, combinations, describe
 from mlworkbench.training.splits import Split, check_split
 from mlworkbench.training.splits import split as make_split
 from mlworkbench.training.train import (
-    BASELINE, Progress, default_data, log_dataset_input, tag_version,
+    BASELINE, Progress, dataset_tags, default_data, log_dataset_input, tag_version,
 )
 
 
@@ -157,7 +157,7 @@ def tune_recommender(
         trials, models = [], {}
         for params, scores, fit_seconds, model in _trials(request, work, progress):
             run_id = _log_child(client, experiment_id, parent.info.run_id, request, params,
-                                scores, fit_seconds)
+                                scores, fit_seconds, {**dataset_tags(data), "digest": data.digest})
             trials.append(Trial(params, scores, fit_seconds, run_id))
             models[run_id] = model
         trials.sort(key=lambda t: t.metrics[request.metric], reverse=True)
@@ -175,7 +175,8 @@ def tune_recommender(
     return TuneResult(parent.info.run_id, request.metric, trials, version, baseline)
 
 
-def _log_child(client, experiment_id, parent_id, request, params, scores, fit_seconds) -> str:
+def _log_child(client, experiment_id, parent_id, request, params, scores, fit_seconds,
+               data_tags: dict[str, str]) -> str:
     name = "-".join(f"{key}={value}" for key, value in params.items())
     child = client.create_run(experiment_id, run_name=name,
                               tags={"mlflow.parentRunId": parent_id})
@@ -187,7 +188,8 @@ def _log_child(client, experiment_id, parent_id, request, params, scores, fit_se
         metrics=[Metric(key, float(value), now, 0)
                  for key, value in {**scores, "fit_seconds": fit_seconds}.items()],
         params=[Param(key, str(value)) for key, value in all_params.items()],
-        tags=[RunTag("trial", "grid")],
+        tags=[RunTag("trial", "grid")]
+        + [RunTag(f"data.{key}", str(value)) for key, value in data_tags.items()],
     )
     client.set_terminated(child.info.run_id)
     return child.info.run_id
