@@ -38,7 +38,8 @@ def stack_environment(home: Path) -> dict[str, str]:
     aux = free_port_block(4)
     taken = {aux + i + twin for i in range(4) for twin in (0, GRPC_OFFSET)}
     ports: dict[str, int] = {}
-    for name in ("MLWB_S3_PORT", "MLWB_MLFLOW_PORT", "MLWB_SERVE_PORT", "MLWB_POSTGRES_PORT"):
+    for name in ("MLWB_S3_PORT", "MLWB_MLFLOW_PORT", "MLWB_SERVE_PORT", "MLWB_POSTGRES_PORT",
+                 "MLWB_SIMULATOR_PORT"):
         port = free_port_block(1)
         while port in taken or port + GRPC_OFFSET in taken:
             port = free_port_block(1)

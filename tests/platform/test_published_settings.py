@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +62,18 @@ def test_a_taken_port_names_the_port_and_the_setting() -> None:
     message = str(caught.value)
     assert f"port {port} for MLflow server is already in use" in message
     assert "set MLWB_MLFLOW_PORT to a free port" in message
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root hands the server to `postgres`")
+def test_a_workspace_the_postgres_user_cannot_enter_is_one_clear_error(tmp_path) -> None:
+    from mlworkbench.config import Settings
+    from mlworkbench.errors import StackError
+    from mlworkbench.platform.stack_postgres import postgres_service
+
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    settings = Settings(home=private / "ws")
+    with pytest.raises(StackError, match=r"who cannot enter /\S+; set MLWB_HOME") as caught:
+        postgres_service(settings).service.before_start()
+    blocked = Path(str(caught.value).split("cannot enter ")[1].split(";")[0])
+    assert private == blocked or blocked in private.parents

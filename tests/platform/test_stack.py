@@ -31,7 +31,7 @@ def _rows(stack) -> dict:
 
 def test_up_starts_every_service_healthy_and_publishes_the_uris(stack) -> None:
     rows = _rows(stack)
-    for name in ("postgres", "s3", "mlflow"):
+    for name in ("postgres", "s3", "mlflow", "simulator"):
         assert rows[name].state == "RUNNING" and rows[name].healthy, rows[name]
     assert rows["api"].state == "STOPPED"  # no champion yet
     published = json.loads((stack.settings.home / STACK_FILE).read_text())

@@ -110,21 +110,34 @@ def mlflow_service(settings: Settings, backend_store_uri: str) -> Service:
     )
 
 
-def api_service(settings: Settings, database_url: str | None = None) -> Service:
-    """The recommender API serving the registry's champion; its prediction log in the store."""
-    url = f"http://{settings.stack_host}:{settings.serve_port}"
-    model = f"models:/{settings.recommender_model_name}@{CHAMPION_ALIAS}"
-    command = [executable("mlwb", "mlworkbench"), "serve", model,
-               "--host", settings.stack_host, "--port", str(settings.serve_port)]
+def _mlwb_service(settings: Settings, name: str, title: str, args: list[str], port: int,
+                  setting: str, health_path: str, database_url: str | None) -> Service:
+    """An ``mlwb ...`` HTTP service, pointed at the stack's tracking server and data store."""
+    url = f"http://{settings.stack_host}:{port}"
+    command = [executable("mlwb", "mlworkbench"), *args,
+               "--host", settings.stack_host, "--port", str(port)]
     return Service(
-        name="api", title="recommender API",
-        program=Program("api", command, environment={
+        name=name, title=title,
+        program=Program(name, command, environment={
             **SERVER_ENV,
             "MLWB_HOME": str(settings.home),
             "MLWB_TRACKING_URI": settings.stack_tracking_uri,
             "OPENBLAS_NUM_THREADS": "1",
             **({"MLWB_DATABASE_URL": database_url} if database_url else {}),
         }),
-        url=url, ports=[(settings.serve_port, "MLWB_SERVE_PORT")],
-        healthy=lambda: http_ok(f"{url}/ready"), timeout_s=60.0,
+        url=url, ports=[(port, setting)],
+        healthy=lambda: http_ok(f"{url}{health_path}"), timeout_s=60.0,
     )
+
+
+def api_service(settings: Settings, database_url: str | None = None) -> Service:
+    """The recommender API serving the registry's champion; its prediction log in the store."""
+    model = f"models:/{settings.recommender_model_name}@{CHAMPION_ALIAS}"
+    return _mlwb_service(settings, "api", "recommender API", ["serve", model],
+                         settings.serve_port, "MLWB_SERVE_PORT", "/ready", database_url)
+
+
+def simulator_service(settings: Settings, database_url: str | None = None) -> Service:
+    """The simulator (POST /batches), writing simulated batches into the data store."""
+    return _mlwb_service(settings, "simulator", "simulator", ["simulator", "serve"],
+                         settings.simulator_port, "MLWB_SIMULATOR_PORT", "/health", database_url)

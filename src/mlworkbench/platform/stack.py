@@ -2,9 +2,9 @@
 
 ``up`` starts, in order and each only once the one before is healthy: PostgreSQL (unless
 MLWB_BACKEND_STORE_URI names another server), the S3 server (unless MLWB_S3_ENDPOINT_URL
-names another), the MLflow server, and the recommender API once a champion exists. Then it
-writes the URIs to the workspace (``stack/stack.json``), so plain ``mlwb`` commands there use
-the running stack. ``down`` stops everything and keeps the data.
+names another), the MLflow server, the simulator, and the recommender API once a champion
+exists. Then it writes the URIs to the workspace (``stack/stack.json``), so plain ``mlwb``
+commands there use the running stack. ``down`` stops everything and keeps the data.
 """
 
 from __future__ import annotations
@@ -20,7 +20,13 @@ from mlworkbench.config import CHAMPION_ALIAS, STACK_FILE, Settings
 from mlworkbench.errors import ModelNotFoundError, StackError, TrackingError
 from mlworkbench.platform import processes
 from mlworkbench.platform.objectstore import ObjectStore
-from mlworkbench.platform.services import Service, api_service, mlflow_service, s3_service
+from mlworkbench.platform.services import (
+    Service,
+    api_service,
+    mlflow_service,
+    s3_service,
+    simulator_service,
+)
 from mlworkbench.platform.stack_postgres import postgres_service
 from mlworkbench.platform.supervisor import Supervisor
 
@@ -61,6 +67,7 @@ class Stack:
             found.append(s3_service(self.settings))
         database_url = self.postgres.database_url if self.postgres else self.settings.database_url
         found += [mlflow_service(self.settings, self.backend_store_uri),
+                  simulator_service(self.settings, database_url),
                   api_service(self.settings, database_url)]
         return found
 
@@ -130,6 +137,7 @@ class Stack:
             "stack_host": self.settings.stack_host,
             "mlflow_port": self.settings.mlflow_port,
             "serve_port": self.settings.serve_port,
+            "simulator_port": self.settings.simulator_port,
             "s3_port": self.settings.s3_port,
             "s3_aux_port": self.settings.s3_aux_port,
             "postgres_port": self.settings.postgres_port,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlworkbench.config import Settings
+from mlworkbench.errors import StackError
 from mlworkbench.platform.postgres import SYSTEM_USER, PostgresCluster
 from mlworkbench.platform.services import Service
 from mlworkbench.platform.supervisor import Program
@@ -30,6 +31,12 @@ def _reachable_by_server(settings: Settings, datadir: Path) -> None:
     """As root the server runs as ``postgres``: let it pass through the workspace's folders."""
     if os.geteuid() != 0:
         return
+    for folder in reversed(settings.home.parents):
+        if folder.exists() and not folder.stat().st_mode & 0o001:
+            raise StackError(
+                f"PostgreSQL runs as the {SYSTEM_USER!r} user, who cannot enter {folder}; "
+                f"set MLWB_HOME to a folder it can reach, or `chmod o+x {folder}`"
+            )
     for folder in (settings.home, settings.stack_dir, datadir.parent):
         folder.mkdir(parents=True, exist_ok=True)
         folder.chmod(folder.stat().st_mode | 0o001)
