@@ -42,7 +42,7 @@ class Table:
 
 
 def _whole(series: pd.Series) -> pd.Series:
-    return (series > 0) & (series % 1 == 0)
+    return (series > 0) & (series % 1 == 0) & (series < 2**53)  # exact as float64
 
 
 def _count(series: pd.Series) -> pd.Series:

@@ -1,0 +1,43 @@
+"""The simulator service writes real batches into the store (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from mlworkbench.config import get_settings
+from mlworkbench.serving.simulator_app import build_app
+
+
+@pytest.fixture
+def client(workspace, store_url, monkeypatch):
+    monkeypatch.setenv("MLWB_DATABASE_URL", store_url)
+    get_settings.cache_clear()
+    with TestClient(build_app(get_settings())) as test_client:
+        yield test_client
+
+
+def test_post_a_drifted_production_batch_then_read_it_back(client: TestClient) -> None:
+    answer = client.post("/batches", json={"size": 300, "drift": {"schema_violations": 0.1,
+                                                                  "new_users": 0.2}})
+    assert answer.status_code == 201, answer.text
+    batch = answer.json()
+    assert batch["stage"] == "production" and batch["received"] == 300
+    assert batch["rejected"] > 0 and batch["accepted"] + batch["rejected"] == 300
+    again = client.get(f"/batches/{batch['id']}")
+    assert again.status_code == 200 and again.json() == batch
+    following = client.post("/batches", json={"size": 300}).json()
+    assert following["id"] == batch["id"] + 1 and following["source"].endswith("#1")
+
+
+def test_windows_are_written_once(client: TestClient) -> None:
+    first = client.post("/batches", json={"stage": "training"}).json()
+    assert first["accepted"] == 60_002 and not first["skipped"]
+    assert client.post("/batches", json={"stage": "training"}).json()["skipped"]
+
+
+def test_errors_are_json_with_the_field(client: TestClient) -> None:
+    missing = client.get("/batches/999")
+    assert missing.status_code == 404 and missing.json()["field"] == "batch_id"
+    bad = client.post("/batches", json={"drift": {"rating_noise": 3}})
+    assert bad.status_code == 422 and bad.json()["field"] == "drift.rating_noise"
