@@ -33,6 +33,7 @@ class Recommendations:
 
 
 _BLOCK = 64  # columns per block of the pruned selection
+_USER_BLOCK = 256  # users scored at once by recommend_rows
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -151,7 +152,22 @@ class Recommender:
     def recommend_rows(
         self, user_rows: np.ndarray, k: int = 10, exclude_seen: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k item rows and scores for known user rows (evaluation's entry point)."""
+        """Top-k item rows and scores for known user rows (evaluation's entry point).
+
+        Large batches are scored in blocks of users: the score matrix stays in cache and
+        memory stays bounded (10,000 users x all items would be ~360 MB at once).
+        """
+        user_rows = np.asarray(user_rows)
+        if len(user_rows) > _USER_BLOCK:
+            parts = [self._recommend_block(user_rows[start : start + _USER_BLOCK], k, exclude_seen)
+                     for start in range(0, len(user_rows), _USER_BLOCK)]
+            return (np.concatenate([rows for rows, _ in parts]),
+                    np.concatenate([values for _, values in parts]))
+        return self._recommend_block(user_rows, k, exclude_seen)
+
+    def _recommend_block(
+        self, user_rows: np.ndarray, k: int, exclude_seen: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
         scores = self._user_factors[user_rows] @ self._item_factors_t
         if exclude_seen and len(user_rows) == 1:  # single-user fast path: no sparse slicing
             start, end = self.seen.indptr[user_rows[0]], self.seen.indptr[user_rows[0] + 1]

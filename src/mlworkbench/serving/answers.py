@@ -41,7 +41,7 @@ def _log(service: Service, model: LoadedModel, request_id: str, source: str,
                               source, users, recs.item_ids, recs.scores, fallback))
 
 
-def _envelope(model: LoadedModel, request_id: str, source: str, k: int, entries: list) -> dict:
+def _envelope(model: LoadedModel, request_id: str, source: str, k: int, entries: object) -> dict:
     return {"request_id": request_id, "model": model.renderer.model, "source": source, "k": k,
             "recommendations": entries}
 
@@ -51,7 +51,7 @@ def live(service: Service, model: LoadedModel, users: list[int], k: int, exclude
     """Scores every user in one matrix product (one user: the fast path inside the model)."""
     service.metrics.batch_size.observe(len(users))
     recs = model.recommender.recommend(np.asarray(users, dtype=np.int64), k, exclude_seen)
-    entries = model.renderer.per_user(recs, FALLBACK_POPULAR)
+    entries = model.renderer.recommendations(recs, FALLBACK_POPULAR)
     _log(service, model, request_id, "live", recs.user_ids.tolist(), recs,
          [FALLBACK_POPULAR if f else None for f in recs.fallback.tolist()])
     return respond(_envelope(model, request_id, "live", k, entries), model, request_id)
@@ -93,7 +93,7 @@ def precomputed(service: Service, model: LoadedModel, users: list[int], k: int,
         fallback[missing] = scored.fallback
     back = np.searchsorted(unique, asked)
     recs = Recommendations(asked, items[back], scores[back], fallback[back])
-    entries = model.renderer.per_user(recs, FALLBACK_POPULAR)
+    entries = model.renderer.recommendations(recs, FALLBACK_POPULAR)
     _log(service, model, request_id, "precomputed", asked.tolist(), recs,
          [FALLBACK_POPULAR if f else None for f in recs.fallback.tolist()])
     return respond(_envelope(model, request_id, "precomputed", k, entries), model, request_id)
