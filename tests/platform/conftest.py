@@ -72,7 +72,7 @@ def stack(stack_home: Path) -> Iterator[object]:
         get_settings.cache_clear()
         running = Stack(get_settings())
         try:
-            running.up()
+            running.up(report=print)
             yield running
         finally:
             pids = running.down()

@@ -34,6 +34,7 @@ class Service:
     ports: list[tuple[int, str]]  # (port, setting that moves it)
     healthy: Callable[[], bool]
     timeout_s: float = 60.0
+    wave: int = 0  # services of one wave start together, after every earlier wave is healthy
     before_start: Callable[[], None] = field(default=lambda: None)
     after_healthy: Callable[[], None] = field(default=lambda: None)
 
@@ -84,7 +85,7 @@ def s3_service(settings: Settings) -> Service:
             "S3_BUCKET": settings.s3_bucket,
         }),
         url=settings.resolved_s3_endpoint_url,
-        ports=ports, healthy=healthy, timeout_s=30.0,
+        ports=ports, healthy=healthy, timeout_s=30.0, wave=1,
         before_start=lambda: data.mkdir(parents=True, exist_ok=True),
     )
 
@@ -106,12 +107,13 @@ def mlflow_service(settings: Settings, backend_store_uri: str) -> Service:
             "AWS_DEFAULT_REGION": "us-east-1",
         }),
         url=url, ports=[(settings.mlflow_port, "MLWB_MLFLOW_PORT")],
-        healthy=lambda: http_ok(f"{url}/health"), timeout_s=90.0,
+        healthy=lambda: http_ok(f"{url}/health"), timeout_s=90.0, wave=2,
     )
 
 
 def _mlwb_service(settings: Settings, name: str, title: str, args: list[str], port: int,
-                  setting: str, health_path: str, database_url: str | None) -> Service:
+                  setting: str, health_path: str, database_url: str | None,
+                  wave: int) -> Service:
     """An ``mlwb ...`` HTTP service, pointed at the stack's tracking server and data store."""
     url = f"http://{settings.stack_host}:{port}"
     command = [executable("mlwb", "mlworkbench"), *args,
@@ -126,7 +128,7 @@ def _mlwb_service(settings: Settings, name: str, title: str, args: list[str], po
             **({"MLWB_DATABASE_URL": database_url} if database_url else {}),
         }),
         url=url, ports=[(port, setting)],
-        healthy=lambda: http_ok(f"{url}{health_path}"), timeout_s=60.0,
+        healthy=lambda: http_ok(f"{url}{health_path}"), timeout_s=60.0, wave=wave,
     )
 
 
@@ -134,10 +136,11 @@ def api_service(settings: Settings, database_url: str | None = None) -> Service:
     """The recommender API serving the registry's champion; its prediction log in the store."""
     model = f"models:/{settings.recommender_model_name}@{CHAMPION_ALIAS}"
     return _mlwb_service(settings, "api", "recommender API", ["serve", model],
-                         settings.serve_port, "MLWB_SERVE_PORT", "/ready", database_url)
+                         settings.serve_port, "MLWB_SERVE_PORT", "/ready", database_url, wave=3)
 
 
 def simulator_service(settings: Settings, database_url: str | None = None) -> Service:
     """The simulator (POST /batches), writing simulated batches into the data store."""
     return _mlwb_service(settings, "simulator", "simulator", ["simulator", "serve"],
-                         settings.simulator_port, "MLWB_SIMULATOR_PORT", "/health", database_url)
+                         settings.simulator_port, "MLWB_SIMULATOR_PORT", "/health", database_url,
+                         wave=2)  # needs only the data store: starts beside the MLflow server

@@ -87,22 +87,30 @@ class Stack:
         self.supervisor.start()
         if self.settings.s3_endpoint_url:
             ObjectStore(self.settings).ensure_bucket()
+        waves: dict[int, list[Service]] = {}
         for service in services:
-            if service.name == "api" and not self._champion_exists():
-                report(f"{service.name}: waits for a champion (train, then `mlwb up` again)")
-                continue
-            self._start(service, report)
+            waves.setdefault(service.wave, []).append(service)
+        for wave in sorted(waves):
+            ready = waves[wave]
+            if any(service.name == "api" for service in ready) and not self._champion_exists():
+                report("api: waits for a champion (train, then `mlwb up` again)")
+                ready = [service for service in ready if service.name != "api"]
+            self._start_together(ready, report)
         self._publish()
         report(f"stack healthy in {time.perf_counter() - started:.1f} s")
         return self.status()
 
-    def _start(self, service: Service, report: Report) -> None:
+    def _start_together(self, wave: list[Service], report: Report) -> None:
+        """Start the services of one wave at once; return when every one is healthy."""
         began = time.perf_counter()
-        if not service.healthy():
-            service.before_start()
-            self.supervisor.start_program(service.name)
+        pending = {service.name for service in wave if not service.healthy()}
+        for service in wave:
+            if service.name in pending:
+                service.before_start()
+                self.supervisor.start_program(service.name)
+        for service in wave:
             deadline = time.monotonic() + service.timeout_s
-            while not service.healthy():
+            while service.name in pending and not service.healthy():
                 state = self.supervisor.info().get(service.name, {}).get("statename")
                 if state in ("FATAL", "EXITED", "STOPPED") or time.monotonic() > deadline:
                     raise StackError(
@@ -110,8 +118,9 @@ class Stack:
                         f"{time.perf_counter() - began:.0f} s); see `mlwb logs {service.name}`"
                     )
                 time.sleep(0.1)
-        service.after_healthy()
-        report(f"{service.name}: healthy at {service.url} ({time.perf_counter() - began:.1f} s)")
+            service.after_healthy()
+            report(f"{service.name}: healthy at {service.url} "
+                   f"({time.perf_counter() - began:.1f} s)")
 
     def _champion_exists(self) -> bool:
         from mlworkbench.tracking import client as tracking

@@ -187,7 +187,7 @@ serverurl=unix://{_value(str(self.socket))}
     # -- programs -----------------------------------------------------------------------
     def start_program(self, name: str) -> None:
         try:
-            self.call("startProcess", name, True)
+            self.call("startProcess", name, False)  # the caller waits for health instead
         except xmlrpc.client.Fault as fault:
             if fault.faultCode != _FAULT_ALREADY_STARTED:
                 raise StackError(f"{name} did not start ({fault.faultString}); "
