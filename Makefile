@@ -46,6 +46,27 @@ test: install services-deps  ## the whole suite, integration tests included
 
 benchmarks: install  ## print the benchmark tables
 	$(BIN)/python benchmarks/training.py
+	$(BIN)/python benchmarks/serving.py
+
+# --- the recommendation service -----------------------------------------------------------
+API ?= http://127.0.0.1:5001
+JSON := $(BIN)/python -m json.tool --no-ensure-ascii
+
+.PHONY: serve_model test_api
+
+serve_model: install  ## serve MODEL (any MLflow reference or path) on :5001 (MLWB_SERVE_PORT)
+	$(BIN)/mlwb serve $(MODEL)
+
+test_api:  ## send a few real requests to a running service ($(API)) and print the answers
+	curl -sf $(API)/model | $(JSON)
+	curl -sf "$(API)/users/42/recommendations?k=3" | $(JSON)
+	curl -sf -X POST $(API)/recommendations -H 'Content-Type: application/json' \
+		-d '{"users": [42, 99999], "k": 3}' | $(JSON)
+	curl -sf -X POST $(API)/recommendations -H 'Content-Type: application/json' \
+		-d '{"items": [260, 1196, 1210], "k": 3}' | $(JSON)
+	curl -sf "$(API)/items/260/similar?k=3" | $(JSON)
+	curl -s -X POST $(API)/recommendations -H 'Content-Type: application/json' \
+		-d '{"users": [42], "k": 0}' | $(JSON)
 
 clean:  ## remove the virtualenv and the default workspace
 	rm -rf $(VENV) .mlwb
