@@ -1,10 +1,10 @@
 """``mlwb up / down / status``: the local stack under supervisord, in its workspace.
 
-``up`` starts, in order and each only once the one before is healthy: PostgreSQL (unless
-MLWB_BACKEND_STORE_URI names another server), the S3 server (unless MLWB_S3_ENDPOINT_URL
-names another), the MLflow server, the simulator, and the recommender API once a champion
-exists. Then it writes the URIs to the workspace (``stack/stack.json``), so plain ``mlwb``
-commands there use the running stack. ``down`` stops everything and keeps the data.
+``up`` starts, each step only once the one before is healthy: PostgreSQL (unless
+MLWB_BACKEND_STORE_URI names another server); the S3 server (unless MLWB_S3_ENDPOINT_URL
+names another); the MLflow server and, beside it, the simulator; the recommender API once a
+champion exists. Then it writes the URIs to the workspace (``stack/stack.json``), so plain
+``mlwb`` commands there use the running stack. ``down`` stops everything and keeps the data.
 """
 
 from __future__ import annotations
