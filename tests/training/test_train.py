@@ -10,10 +10,10 @@ import time
 import mlflow
 import numpy as np
 import pytest
-from mlflow.tracking import MlflowClient
 
 from mlworkbench.config import CHAMPION_ALIAS
 from mlworkbench.errors import InvalidParameterError, TrackingUnavailableError
+from mlworkbench.tracking.client import configure
 from mlworkbench.training.train import TrainRequest, train_recommender
 
 
@@ -28,7 +28,7 @@ def test_default_als_clears_the_bar_and_beats_popularity(trained) -> None:
 
 def test_run_logs_params_metrics_dataset_plot_and_model(trained) -> None:
     settings, result = trained
-    client = MlflowClient(settings.resolved_tracking_uri)
+    client = configure(settings)
     run = client.get_run(result.run_id)
     assert run.data.params["model"] == "als" and run.data.params["factors"] == "64"
     assert run.data.params["split"] == "random"
@@ -45,7 +45,7 @@ def test_run_logs_params_metrics_dataset_plot_and_model(trained) -> None:
 
 def test_first_version_is_champion(trained) -> None:
     settings, result = trained
-    client = MlflowClient(settings.resolved_tracking_uri)
+    client = configure(settings)
     assert result.version == 1 and result.champion_version == 1
     champion = client.get_model_version_by_alias(settings.recommender_model_name, CHAMPION_ALIAS)
     assert champion.run_id == result.run_id
@@ -82,7 +82,7 @@ def test_second_run_registers_a_version_without_taking_champion(workspace, movie
                                settings=workspace, data=movielens)
     assert (first.version, second.version) == (1, 2)
     assert second.champion_version == 1
-    client = MlflowClient(workspace.resolved_tracking_uri)
+    client = configure(workspace)
     assert client.get_run(second.run_id).data.params["split"] == "temporal"
 
 

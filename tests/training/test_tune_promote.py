@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from mlflow.tracking import MlflowClient
 
 from mlworkbench.cli.main import run
 from mlworkbench.config import CHALLENGER_ALIAS, CHAMPION_ALIAS
 from mlworkbench.errors import InvalidParameterError, ModelNotFoundError
+from mlworkbench.tracking.client import configure
 from mlworkbench.tracking.registry import alias_version, set_alias
 from mlworkbench.training.grid import build_grid
 from mlworkbench.training.promote import promote
@@ -32,7 +32,7 @@ def gate(tmp_path_factory, movielens):
 
 def test_grid_has_one_parent_and_a_child_per_combination(gate) -> None:
     settings, _, tuned = gate
-    client = MlflowClient(settings.resolved_tracking_uri)
+    client = configure(settings)
     children = client.search_runs(
         [client.get_experiment_by_name(settings.experiment_name).experiment_id],
         filter_string=f"tags.mlflow.parentRunId = '{tuned.parent_run_id}'",
@@ -48,7 +48,7 @@ def test_grid_has_one_parent_and_a_child_per_combination(gate) -> None:
 
 def test_challenger_is_the_argmax_of_the_metric(gate) -> None:
     settings, _, tuned = gate
-    client = MlflowClient(settings.resolved_tracking_uri)
+    client = configure(settings)
     best = max(tuned.trials, key=lambda t: t.metrics["ndcg_at_10"])
     challenger = client.get_model_version_by_alias(settings.recommender_model_name,
                                                    CHALLENGER_ALIAS)
@@ -59,7 +59,7 @@ def test_challenger_is_the_argmax_of_the_metric(gate) -> None:
 def test_gate_promotes_better_and_refuses_worse(gate, movielens) -> None:
     settings, bad, tuned = gate
     name = settings.recommender_model_name
-    client = MlflowClient(settings.resolved_tracking_uri)
+    client = configure(settings)
 
     dry = promote(dry_run=True, settings=settings, data=movielens)
     assert dry.promoted and alias_version(client, name, CHAMPION_ALIAS) == bad.version
