@@ -7,6 +7,7 @@ product plus a partial sort; no Python loop over users.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ class Recommendations:
 
 _BLOCK = 64  # columns per block of the pruned selection
 _USER_BLOCK = 256  # users scored at once by recommend_rows
+_DICT_LOOKUP_MAX = 64  # id batches up to this size are mapped with a dict
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -140,7 +142,16 @@ class Recommender:
 
     def user_rows(self, user_ids: np.ndarray) -> np.ndarray:
         """Row of each user id; -1 for users the model has never seen."""
-        return self._user_row.get_indexer(np.asarray(user_ids, dtype=np.int64))
+        user_ids = np.asarray(user_ids, dtype=np.int64)
+        if len(user_ids) <= _DICT_LOOKUP_MAX:  # a dict beats pandas' indexer set-up for a few
+            lookup = self._user_lookup
+            return np.fromiter((lookup.get(u, -1) for u in user_ids.tolist()), np.intp,
+                               count=len(user_ids))
+        return self._user_row.get_indexer(user_ids)
+
+    @functools.cached_property
+    def _user_lookup(self) -> dict[int, int]:
+        return {user: row for row, user in enumerate(self.user_ids.tolist())}
 
     def item_rows(self, item_ids: np.ndarray, strict: bool = True) -> np.ndarray:
         rows = self._item_row.get_indexer(np.asarray(item_ids, dtype=np.int64))

@@ -27,23 +27,23 @@ class Service:
     precomputed_depth: dict[tuple[str, int], int] = field(default_factory=dict)
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
     return request.app.state.service
 
 
-def current_model(request: Request) -> LoadedModel:
+async def current_model(request: Request) -> LoadedModel:
     model = request.app.state.service.holder.current
     if model is None:
         raise NotReadyError("no model is loaded yet")
     return model
 
 
-def request_id(request: Request) -> str:
+async def request_id(request: Request) -> str:
     given = request.headers.get("x-request-id", "")
     return given[:64] if given.isprintable() and given else uuid.uuid4().hex
 
 
-def require_admin(request: Request) -> None:
+async def require_admin(request: Request) -> None:
     token = request.app.state.service.settings.admin_token
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not given:
