@@ -64,6 +64,10 @@ def stack(stack_home: Path) -> Iterator[object]:
     from mlworkbench.platform.stack import Stack
 
     with pytest.MonkeyPatch.context() as monkeypatch:
+        for key in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+            # mlflow.set_tracking_uri() exports MLFLOW_TRACKING_URI: record it so that the
+            # stack's URI does not outlive this module
+            monkeypatch.setenv(key, os.environ.get(key, ""))
         for key in list(os.environ):
             if key.startswith(_ENV_KEYS):
                 monkeypatch.delenv(key)
