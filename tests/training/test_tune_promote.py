@@ -40,8 +40,12 @@ def test_grid_has_one_parent_and_a_child_per_combination(gate) -> None:
     assert len(children) == 4
     combos = {(r.data.params["factors"], r.data.params["iterations"]) for r in children}
     assert combos == {("16", "3"), ("16", "6"), ("32", "3"), ("32", "6")}
-    assert all("ndcg_at_10" in r.data.metrics and "fit_seconds" in r.data.metrics
+    assert all("val_ndcg_at_10" in r.data.metrics and "fit_seconds" in r.data.metrics
                for r in children)
+    # only the winner, refitted on the train part, carries test-holdout numbers
+    tested = [r for r in children if "ndcg_at_10" in r.data.metrics]
+    assert [r.info.run_id for r in tested] == [tuned.best.run_id]
+    assert tested[0].data.metrics["ndcg_at_10"] == pytest.approx(tuned.test_metrics["ndcg_at_10"])
     artifacts = {a.path for a in client.list_artifacts(tuned.parent_run_id, "tuning")}
     assert {"tuning/results.csv", "tuning/metric_by_parameter.png"} <= artifacts
 

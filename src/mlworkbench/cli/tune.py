@@ -37,9 +37,12 @@ def recommender(
     shown = [metric] + [m for m in (f"precision_at_{k}", f"ndcg_at_{k}") if m != metric]
     rows = [[rank, *(t.params[n] for n in names), *(fmt(t.metrics[m]) for m in shown),
              f"{t.fit_seconds:.2f}"] for rank, t in enumerate(result.trials, start=1)]
-    console.print(table(f"{len(rows)} trials, best first (parent run {result.parent_run_id})",
-                        ["#", *names, *shown, "fit s"], rows))
-    console.print(f"popularity baseline: {metric}={fmt(result.baseline[metric])}")
+    console.print(table(f"{len(rows)} trials ranked on validation, best first "
+                        f"(parent run {result.parent_run_id})",
+                        ["#", *names, *(f"val {m}" for m in shown), "fit s"], rows))
+    console.print("best refitted on the train part, scored once on the test holdout: "
+                  + "  ".join(f"{m}={fmt(result.test_metrics[m])}" for m in shown)
+                  + f"  (popularity {metric}={fmt(result.baseline[metric])})")
     if result.version is not None:
         console.print(f"best: {result.best.params} -> registered as version {result.version} "
                       "(alias challenger); `mlwb models promote` decides if it becomes champion")

@@ -1,8 +1,12 @@
 """Grid search: one parent run, one nested child run per combination, best -> ``challenger``.
 
-Every combination trains on the same data and the same split. Trials run in-process or
-in ``parallel`` worker processes whose BLAS/implicit threads share the cores
-(workers x threads <= cores); all MLflow writes happen in this process.
+Selection never sees the test holdout. The data is split as ``mlwb train`` splits it
+(train | test); the train part is split again (fit | validation). Every combination fits
+on the same fit part and is ranked on validation (children log ``val_*`` metrics); the
+winner is refitted on the whole train part and scored once on test, the numbers its
+registered version carries, comparable with any ``mlwb train`` run. Trials run in-process
+or in ``parallel`` worker processes whose implicit threads share the cores (workers x
+threads <= cores); all MLflow writes happen in this process.
 """
 
 from __future__ import annotations
@@ -32,7 +36,12 @@ from mlworkbench.training.grid import Grid, combinations, describe
 from mlworkbench.training.splits import Split, check_split
 from mlworkbench.training.splits import split as make_split
 from mlworkbench.training.train import (
-    BASELINE, Progress, dataset_tags, default_data, log_dataset_input, tag_version,
+    BASELINE,
+    Progress,
+    dataset_tags,
+    default_data,
+    log_dataset_input,
+    tag_version,
 )
 
 
@@ -76,7 +85,9 @@ class TuneResult:
     metric: str
     trials: list[Trial]  # best first
     version: int | None
-    baseline: dict[str, float]
+    baseline: dict[str, float]  # popularity on the test holdout
+    test_metrics: dict[str, float]  # the refitted best on the test holdout
+
 
     @property
     def best(self) -> Trial:
@@ -104,18 +115,23 @@ def _run_trial(params: dict[str, int | float]) -> tuple[dict, dict, float, Recom
     return params, evaluate(model, w["test"], w["k"]).metrics, fit_seconds, model
 
 
+def _trial_scores(params: dict[str, int | float]) -> tuple[dict, dict, float]:
+    """A trial as workers return it: the fitted model stays behind."""
+    return _run_trial(params)[:3]
+
+
 def _trials(request: TuneRequest, work: dict[str, Any], progress: Progress):
     points = combinations(request.grid)
     progress("trials", 0, len(points))
     if request.parallel == 1:
         _init_worker(work)
         for done, params in enumerate(points, start=1):
-            yield _run_trial(params)
+            yield _trial_scores(params)
             progress("trials", done, len(points))
         return
     with ProcessPoolExecutor(request.parallel, mp_context=get_context("spawn"),
                              initializer=_init_worker, initargs=(work,)) as pool:
-        futures = [pool.submit(_run_trial, params) for params in points]
+        futures = [pool.submit(_trial_scores, params) for params in points]
         for done, future in enumerate(as_completed(futures), start=1):
             yield future.result()
             progress("trials", done, len(points))
@@ -135,11 +151,13 @@ def tune_recommender(
     experiment_id = tracking.ensure_experiment(client, settings)
     data = data or default_data(settings)
     holdout: Split = make_split(data.ratings, request.split, request.test_fraction, settings.seed)
+    inner: Split = make_split(holdout.train, request.split, request.test_fraction,
+                              settings.seed + 1)
     user_ids = data.ratings["user_id"].drop_duplicates().sort_values().to_numpy()
     work = {"kind": request.model, "seed": settings.seed, "k": request.k,
             "threads": (settings.fit_threads if request.parallel == 1
                         else max(1, (os.cpu_count() or 1) // request.parallel)),
-            "train": holdout.train, "test": holdout.test, "items": data.items,
+            "train": inner.train, "test": inner.test, "items": data.items,
             "user_ids": user_ids, "item_ids": data.items["item_id"].to_numpy()}
     baseline = evaluate(Recommender.fit(make_engine(BASELINE), holdout.train, data.items,
                                         work["user_ids"], work["item_ids"]),
@@ -154,25 +172,35 @@ def tune_recommender(
                            "grid": describe(request.grid)})
         mlflow.log_metrics({f"{BASELINE}_{key}": value for key, value in baseline.items()})
         log_dataset_input(data)
-        trials, models = [], {}
-        for params, scores, fit_seconds, model in _trials(request, work, progress):
+        trials = []
+        for params, scores, fit_seconds in _trials(request, work, progress):
             run_id = _log_child(client, experiment_id, parent.info.run_id, request, params,
                                 scores, fit_seconds, {**dataset_tags(data), "digest": data.digest})
             trials.append(Trial(params, scores, fit_seconds, run_id))
-            models[run_id] = model
         trials.sort(key=lambda t: t.metrics[request.metric], reverse=True)
         best = trials[0]
-        mlflow.log_metric(f"best_{request.metric}", best.metrics[request.metric])
+        progress("refit", 0, 1)
+        _init_worker({**work, "train": holdout.train, "test": holdout.test,
+                      "threads": settings.fit_threads})
+        _, test_metrics, _, model = _run_trial(best.params)
+        progress("refit", 1, 1)
+        mlflow.log_metrics({f"best_val_{request.metric}": best.metrics[request.metric],
+                            **{f"best_test_{k}": v for k, v in test_metrics.items()}})
         mlflow.set_tag("best_run_id", best.run_id)
-        result = TuneResult(parent.info.run_id, request.metric, trials, None, baseline)
+        result = TuneResult(parent.info.run_id, request.metric, trials, None, baseline,
+                            test_metrics)
         mlflow.log_text(result.table().to_csv(index=False), "tuning/results.csv")
         figure = plots.metric_by_parameter(result.table(), list(request.grid), request.metric)
         mlflow.log_figure(figure, "tuning/metric_by_parameter.png")
         plots.close(figure)
+        client.log_batch(best.run_id, metrics=[
+            Metric(key, float(value), int(time.time() * 1000), 0)
+            for key, value in test_metrics.items()])
         version = None
         if request.register:
-            version = _register_best(client, settings, models[best.run_id], best, data.digest)
-    return TuneResult(parent.info.run_id, request.metric, trials, version, baseline)
+            version = _register_best(client, settings, model, best, data.digest)
+    return TuneResult(parent.info.run_id, request.metric, trials, version, baseline,
+                      test_metrics)
 
 
 def _log_child(client, experiment_id, parent_id, request, params, scores, fit_seconds,
@@ -185,8 +213,8 @@ def _log_child(client, experiment_id, parent_id, request, params, scores, fit_se
                   **make_engine(request.model, **params).params}
     client.log_batch(
         child.info.run_id,
-        metrics=[Metric(key, float(value), now, 0)
-                 for key, value in {**scores, "fit_seconds": fit_seconds}.items()],
+        metrics=[Metric(f"val_{key}", float(value), now, 0) for key, value in scores.items()]
+        + [Metric("fit_seconds", fit_seconds, now, 0)],
         params=[Param(key, str(value)) for key, value in all_params.items()],
         tags=[RunTag("trial", "grid")]
         + [RunTag(f"data.{key}", str(value)) for key, value in data_tags.items()],
