@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from mlworkbench.cli.main import run
+from mlworkbench.config import get_settings
 from mlworkbench.data.ingest import open_store
 
 
@@ -89,3 +90,13 @@ def test_fill_cli_writes_batches(workspace, capsys) -> None:
     with open_store(workspace) as store:
         counts = pd.Series([b.accepted for b in store.batches("interactions")])
     assert counts.sum() == 100
+
+
+def test_an_unreachable_store_is_one_line_without_the_password(workspace, capsys,
+                                                                monkeypatch) -> None:
+    monkeypatch.setenv("MLWB_DATABASE_URL", "postgresql://mlwb:secret@127.0.0.1:1/mlwb")
+    get_settings.cache_clear()
+    assert run(["data", "batches"]) == 1
+    line = _error_line(capsys.readouterr().err)
+    assert "cannot open the data store postgresql+psycopg2://mlwb:***@127.0.0.1:1/mlwb" in line
+    assert "secret" not in line

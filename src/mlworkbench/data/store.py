@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from mlworkbench.data import bulk, migrations, schema
 from mlworkbench.data import tables as t
 from mlworkbench.data.datasets import ITEM_COLUMNS, RATING_COLUMNS, Interactions, frame_digest
+from mlworkbench.data.engine import create_engine, engine_url, safe_url
 from mlworkbench.errors import DataError, StoreError
 
 logger = logging.getLogger(__name__)
@@ -69,25 +69,13 @@ class Snapshot(Interactions):
         return label if len(label) <= 480 else f"{label[:460]}... ({len(self.batch_ids)} batches)"
 
 
-def engine_url(url: str) -> str:
-    """Plain ``postgresql://`` URLs use psycopg2 (SQLAlchemy 2.1 would pick psycopg 3)."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg2://" + url[len(prefix):]
-    return url
-
-
 class Store:
     """A data store at ``url``; its tables are migrated to the latest version on open."""
 
     def __init__(self, url: str) -> None:
         self.url = engine_url(url)
-        if self.url.startswith("sqlite:///"):
-            Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        with self._translated(f"open the data store {_safe(self.url)}"):
-            self.engine = sa.create_engine(self.url, pool_pre_ping=True)
-            if self.engine.dialect.name == "sqlite":
-                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        with self._translated(f"open the data store {safe_url(self.url)}"):
+            self.engine = create_engine(self.url)
             migrations.migrate(self.engine)
 
     def close(self) -> None:
@@ -106,6 +94,8 @@ class Store:
         except SQLAlchemyError as exc:
             detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             raise StoreError(f"cannot {action}: {detail}; check MLWB_DATABASE_URL") from exc
+        except OSError as exc:  # e.g. the SQLite file's directory cannot be created
+            raise StoreError(f"cannot {action}: {exc}; check MLWB_DATABASE_URL") from exc
 
     # -- ingest -----------------------------------------------------------------------------
 
@@ -251,19 +241,3 @@ def _quarantined(checked: schema.Validated, batch_id: int) -> list[dict[str, obj
     return [{"batch_id": batch_id, "row": int(row), "raw": record, "reasons": reasons}
             for row, record, reasons in zip(rejected.index, records, rejected[schema.REASONS],
                                             strict=True)]
-
-
-def _sqlite_pragmas(connection: object, _record: object) -> None:
-    cursor = connection.cursor()  # type: ignore[attr-defined]
-    cursor.execute("PRAGMA journal_mode=WAL")  # a reader (training) beside a writer (fill)
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
-def _safe(url: str) -> str:
-    """The URL without its password, for messages."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return url
