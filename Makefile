@@ -44,6 +44,10 @@ services-deps:  ## system packages the integration tests need (PostgreSQL server
 test: install services-deps  ## the whole suite, integration tests included
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+lint: install  ## ruff over src, tests and benchmarks
+	$(BIN)/python -m pip install --quiet 'ruff>=0.6'
+	$(BIN)/ruff check src tests benchmarks
+
 benchmarks: install  ## print the benchmark tables
 	$(BIN)/python benchmarks/training.py
 	$(BIN)/python benchmarks/serving.py

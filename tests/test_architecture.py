@@ -33,7 +33,7 @@ def _imports(module_path: Path) -> list[str]:
     tree = ast.parse(module_path.read_text(), filename=str(module_path))
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mlworkbench"):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mlworkbench"):
             found.append(node.module)
         elif isinstance(node, ast.Import):
             found += [alias.name for alias in node.names if alias.name.startswith("mlworkbench")]
@@ -64,9 +64,9 @@ def test_imports_flow_one_way(module_path: Path) -> None:
 )
 def test_models_do_not_know_mlflow(module_path: Path) -> None:
     tree = ast.parse(module_path.read_text())
-    names = [
-        alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
-    ] + [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    nodes = list(ast.walk(tree))
+    names = [alias.name for node in nodes if isinstance(node, ast.Import) for alias in node.names]
+    names += [node.module or "" for node in nodes if isinstance(node, ast.ImportFrom)]
     assert not [name for name in names if name.split(".")[0] == "mlflow"]
 
 

@@ -22,7 +22,8 @@ def _one_error_line(err: str) -> str:
 @pytest.mark.parametrize(
     ("argv", "code", "expected"),
     [
-        (["train", "recommender", "--model", "svd"], 1, "'model' of the recommender must be one of"),
+        (["train", "recommender", "--model", "svd"], 1,
+         "'model' of the recommender must be one of"),
         (["train", "recommender", "--k", "0"], 1, "'k' of a recommendation request"),
         (["train", "recommender", "--factors", "many"], 2, "Invalid value for '--factors'"),
         (["train", "recommender", "--model", "bpr", "--alpha", "3"], 1, "received 'alpha'"),

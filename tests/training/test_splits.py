@@ -48,7 +48,9 @@ def test_fraction_is_respected_on_movielens(movielens) -> None:
     assert np.isin(result.test.user_id.unique(), result.train.user_id.unique()).all()
 
 
-@pytest.mark.parametrize(("method", "fraction"), [("random", 0.0), ("random", 1.0), ("future", 0.2)])
+@pytest.mark.parametrize(
+    ("method", "fraction"), [("random", 0.0), ("random", 1.0), ("future", 0.2)]
+)
 def test_bad_split_arguments_are_refused(method, fraction) -> None:
     with pytest.raises(InvalidParameterError):
         split(RATINGS, method, fraction)

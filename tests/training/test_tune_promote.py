@@ -97,7 +97,8 @@ def test_gate_cli_exit_code_and_describe(gate, monkeypatch, capsys) -> None:
         # the rejected challenger from the previous test still holds the alias: champion stays
         assert run(["models", "promote", "--dry-run"]) == 3
         assert "not promoted" in capsys.readouterr().out
-        assert run(["models", "describe", f"{settings.recommender_model_name}/{tuned.version}"]) == 0
+        ref = f"{settings.recommender_model_name}/{tuned.version}"
+        assert run(["models", "describe", ref]) == 0
         out = capsys.readouterr().out
         assert "promotion history" in out and "promoted" in out and "rejected" in out
         assert "data digest" in out and "ndcg_at_10" in out

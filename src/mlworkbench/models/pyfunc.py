@@ -23,8 +23,8 @@ from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
 from mlworkbench.errors import DataError
+from mlworkbench.models.recommender import Recommendations, Recommender
 from mlworkbench.tracking.client import translated
-from mlworkbench.models.recommender import Recommender, Recommendations
 
 ARTIFACT_KEY = "recommender"
 FALLBACK_POPULAR = "popular"

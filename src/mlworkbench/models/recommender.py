@@ -85,7 +85,9 @@ def _top_k_exact(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 def check_k(k: object) -> int:
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= MAX_K:
-        raise InvalidParameterError("k", "a recommendation request", f"an integer in [1, {MAX_K}]", k)
+        raise InvalidParameterError(
+            "k", "a recommendation request", f"an integer in [1, {MAX_K}]", k
+        )
     return int(k)
 
 
