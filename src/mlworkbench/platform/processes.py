@@ -1,11 +1,13 @@
-"""Local processes and ports, read from the OS: is a port free, which processes a pid leads."""
+"""Local processes and ports: is a port free, which processes a pid leads, wait for one."""
 
 from __future__ import annotations
 
 import socket
+import time
+from collections.abc import Callable
 from pathlib import Path
 
-from mlworkbench.errors import PortInUseError
+from mlworkbench.errors import PortInUseError, StackError
 
 _PROC = Path("/proc")
 
@@ -67,3 +69,13 @@ def rss_mib(pid: int) -> float | None:
         except (OSError, ValueError):
             continue
     return total_kib / 1024 if seen else None
+
+
+def wait_until(check: Callable[[], bool], timeout_s: float, failure: str,
+               interval_s: float = 0.05) -> None:
+    """Poll ``check`` until it holds; :class:`StackError` with ``failure`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise StackError(failure)
+        time.sleep(interval_s)

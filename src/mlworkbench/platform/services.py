@@ -56,6 +56,11 @@ def executable(name: str, package: str) -> str:
     return found
 
 
+def _s3_credentials(settings: Settings) -> dict[str, str]:
+    return {"AWS_ACCESS_KEY_ID": settings.s3_access_key_id,
+            "AWS_SECRET_ACCESS_KEY": settings.s3_secret_access_key}
+
+
 def s3_service(settings: Settings) -> Service:
     """SeaweedFS in one process (``weed mini``): S3 with the settings' user and bucket."""
     host, base, s3_port = settings.stack_host, settings.s3_aux_port, settings.s3_port
@@ -80,9 +85,7 @@ def s3_service(settings: Settings) -> Service:
     return Service(
         name="s3", title="S3 (SeaweedFS)",
         program=Program("s3", command, environment={
-            "AWS_ACCESS_KEY_ID": settings.s3_access_key_id,
-            "AWS_SECRET_ACCESS_KEY": settings.s3_secret_access_key,
-            "S3_BUCKET": settings.s3_bucket,
+            **_s3_credentials(settings), "S3_BUCKET": settings.s3_bucket,
         }),
         url=settings.resolved_s3_endpoint_url,
         ports=ports, healthy=healthy, timeout_s=30.0, wave=1,
@@ -102,8 +105,7 @@ def mlflow_service(settings: Settings, backend_store_uri: str) -> Service:
         program=Program("mlflow", command, environment={
             **SERVER_ENV,
             "MLFLOW_S3_ENDPOINT_URL": settings.resolved_s3_endpoint_url,
-            "AWS_ACCESS_KEY_ID": settings.s3_access_key_id,
-            "AWS_SECRET_ACCESS_KEY": settings.s3_secret_access_key,
+            **_s3_credentials(settings),
             "AWS_DEFAULT_REGION": "us-east-1",
         }),
         url=url, ports=[(settings.mlflow_port, "MLWB_MLFLOW_PORT")],

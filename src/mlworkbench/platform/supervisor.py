@@ -8,12 +8,10 @@ health checks between them; supervisord restarts any of them that dies.
 from __future__ import annotations
 
 import hashlib
-import os
 import shlex
 import subprocess
 import sys
 import tempfile
-import time
 import xmlrpc.client
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any
 from supervisor.xmlrpc import SupervisorTransport
 
 from mlworkbench.errors import StackError
+from mlworkbench.platform.processes import alive, wait_until
 
 _MAX_SOCKET_PATH = 100  # AF_UNIX paths stop at 107 bytes
 _FAULT_ALREADY_STARTED = 60
@@ -155,12 +154,8 @@ serverurl=unix://{_value(str(self.socket))}
             detail = (result.stderr or result.stdout).strip().splitlines()
             raise StackError(f"supervisord did not start: {detail[-1] if detail else '?'}; "
                              f"see {self.logs / 'supervisord.log'}")
-        deadline = time.monotonic() + timeout_s
-        while not self.running():
-            if time.monotonic() > deadline:
-                raise StackError(f"supervisord did not answer on {self.socket} within "
-                                 f"{timeout_s:.0f} s; see {self.logs / 'supervisord.log'}")
-            time.sleep(0.05)
+        wait_until(self.running, timeout_s, f"supervisord did not answer on {self.socket} within "
+                   f"{timeout_s:.0f} s; see {self.logs / 'supervisord.log'}")
 
     def _apply_config(self) -> None:
         """What ``supervisorctl update`` does: reload, then add/replace/remove programs."""
@@ -177,11 +172,9 @@ serverurl=unix://{_value(str(self.socket))}
         if self.running():
             self.call("stopAllProcesses", True)
             self.call("shutdown")
-        deadline = time.monotonic() + timeout_s
-        while pid is not None and _alive(pid):
-            if time.monotonic() > deadline:
-                raise StackError(f"supervisord (pid {pid}) did not stop within {timeout_s:.0f} s")
-            time.sleep(0.05)
+        if pid is not None:
+            wait_until(lambda: not alive([pid]), timeout_s,
+                       f"supervisord (pid {pid}) did not stop within {timeout_s:.0f} s")
         self.socket.unlink(missing_ok=True)
 
     # -- programs -----------------------------------------------------------------------
@@ -209,12 +202,3 @@ serverurl=unix://{_value(str(self.socket))}
     def log_file(self, name: str) -> Path:
         return self.logs / f"{name}.log"
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
