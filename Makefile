@@ -89,8 +89,7 @@ build_base_container:  ## docker: OS packages and compiled dependencies (the slo
 build_model_container:  ## docker: the project on top of the base image
 	docker build -f deploy/Dockerfile.model --build-arg BASE_IMAGE=$(BASE_IMAGE) -t $(MODEL_IMAGE) .
 
-start_mlflow_services: install  ## local stack: PostgreSQL, S3, MLflow server (+ API once a champion exists)
-	@bash scripts/ensure-postgres.sh
+start_mlflow_services: install services-deps  ## local stack: PostgreSQL, S3, MLflow server, simulator (+ API once a champion exists)
 	$(BIN)/mlwb up
 
 stop_mlflow_services: install  ## local stack: stop every service, keep the data

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from mlworkbench.cli.output import console, table
 
+if TYPE_CHECKING:
+    from mlworkbench.platform.stack import ServiceStatus, Stack
 
-def _stack():  # type: ignore[no-untyped-def]
+
+def _stack() -> Stack:
     from mlworkbench.config import get_settings
     from mlworkbench.platform.stack import Stack
 
     return Stack(get_settings())
 
 
-def _print_status(rows: list) -> None:  # type: ignore[type-arg]
+def _print_status(rows: list[ServiceStatus]) -> None:
     console.print(table("local stack", ["service", "state", "health", "url", "pid", "rss MiB"], [
         [row.name, row.state, "healthy" if row.healthy else "-", row.url, row.pid,
          None if row.rss_mib is None else f"{row.rss_mib:.0f}"]
@@ -26,7 +30,7 @@ def _print_status(rows: list) -> None:  # type: ignore[type-arg]
 
 
 def up() -> None:
-    """Start the stack (idempotent): PostgreSQL, S3, MLflow server, recommender API."""
+    """Start the stack (idempotent): PostgreSQL, S3, MLflow server, simulator, recommender API."""
     stack = _stack()
     rows = stack.up(report=lambda line: console.print(line))
     _print_status(rows)
