@@ -90,8 +90,11 @@ def rss_mib(pid: int) -> float:
 
 
 def _ms(text: str) -> float:
-    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+    match = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    if match is None:
+        return float("nan")
+    value, unit = match.groups()
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
 
 
 def wrk(port: int, service: str, users: list[int], batch: int, connections: int,
@@ -102,14 +105,17 @@ def wrk(port: int, service: str, users: list[int], batch: int, connections: int,
                              "path": path, "open": opening, "close": closing})
     threads = min(2, connections)
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(duration)}s", "--latency",
-               "-s", str(script), f"http://127.0.0.1:{port}"]
+               "--timeout", "30s", "-s", str(script), f"http://127.0.0.1:{port}"]
     subprocess.run(command[:3] + ["-d2s"] + command[4:], capture_output=True, check=True)  # warm
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))
     p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return Result(rate, p50, p99, int(errors.group(1)) if errors else 0)
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    failed = (int(errors.group(1)) if errors else 0) + (
+        sum(map(int, socket.groups())) if socket else 0)
+    return Result(rate, p50, p99, failed)
 
 
 def main() -> None:
