@@ -5,7 +5,6 @@ Tests run in file order against one stack (see conftest.py); the last one takes 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -18,11 +17,11 @@ import sqlalchemy as sa
 
 from mlworkbench.cli.main import run
 from mlworkbench.config import STACK_FILE, get_settings
+from mlworkbench.errors import ObjectStoreError
 from mlworkbench.platform.objectstore import ObjectStore
 from mlworkbench.platform.processes import alive
 
 pytestmark = pytest.mark.integration
-HAS_SERVE = importlib.util.find_spec("mlworkbench.cli.serve") is not None
 
 
 def _rows(stack) -> dict:
@@ -90,7 +89,16 @@ def test_training_goes_through_the_server_to_postgres_and_s3(stack, movielens) -
     assert recommender.recommend(np.array([1]), k=5).item_ids.shape == (1, 5)
 
 
-@pytest.mark.skipif(not HAS_SERVE, reason="`mlwb serve` (issue 3) is not in this checkout yet")
+def test_object_store_makes_missing_buckets_and_translates_refusals(stack) -> None:
+    other = ObjectStore(stack.settings.model_copy(update={"s3_bucket": "made-by-mlwb"}))
+    assert not other.bucket_exists()
+    other.ensure_bucket()  # what MinIO or AWS need; SeaweedFS made the stack's own bucket
+    assert other.bucket_exists() and other.keys() == []
+    wrong = stack.settings.model_copy(update={"s3_secret_access_key": "not-the-secret"})
+    with pytest.raises(ObjectStoreError, match="refused"):
+        ObjectStore(wrong).bucket_exists()
+
+
 def test_up_after_training_serves_the_champion(stack) -> None:
     stack.up()
     rows = _rows(stack)
