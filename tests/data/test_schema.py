@@ -76,4 +76,5 @@ def test_the_schema_document_is_versioned_json(tmp_path) -> None:
     assert document["version"] == schema.SCHEMA_VERSION
     interactions = document["tables"]["interactions"]
     assert interactions["unique"] == ["user_id", "item_id", "timestamp"]
-    assert "rating must be 0.5 to 5.0 in steps of 0.5" in interactions["columns"]["rating"]["checks"]
+    rating_checks = interactions["columns"]["rating"]["checks"]
+    assert "rating must be 0.5 to 5.0 in steps of 0.5" in rating_checks

@@ -17,11 +17,11 @@ import sys  # noqa: E402
 import typer  # noqa: E402
 from typer import exceptions as typer_errors  # noqa: E402
 
-from mlworkbench.cli import models, recommend, train, tune  # noqa: E402
-from mlworkbench.cli import stack as stack_cli  # noqa: E402
-from mlworkbench.cli import serve as serve_cli  # noqa: E402
 from mlworkbench.cli import data as data_cli  # noqa: E402
+from mlworkbench.cli import models, recommend, train, tune  # noqa: E402
+from mlworkbench.cli import serve as serve_cli  # noqa: E402
 from mlworkbench.cli import simulate as simulate_cli  # noqa: E402
+from mlworkbench.cli import stack as stack_cli  # noqa: E402
 from mlworkbench.errors import MlwbError  # noqa: E402
 
 app = typer.Typer(

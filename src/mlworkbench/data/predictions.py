@@ -133,7 +133,7 @@ def read_predictions(engine: Engine, limit: int | None = None) -> pd.DataFrame:
 def write_precomputed(
     engine: Engine, frame: pd.DataFrame, model_name: str, model_version: int, chunk: int = 50_000
 ) -> None:
-    """Replace the precomputed rows of one model version with ``frame`` (user_id, rank, item_id, score)."""
+    """Replace one version's precomputed rows with ``frame`` (user_id, rank, item_id, score)."""
     key = (precomputed.c.model_name == model_name) & (precomputed.c.model_version == model_version)
     columns = ["user_id", "rank", "item_id", "score"]
     with translated("write precomputed recommendations"), engine.begin() as connection:

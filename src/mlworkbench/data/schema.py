@@ -136,7 +136,7 @@ def _pandera(table: Table, known_items: Collection[int] | None, now: float) -> p
             rules.append(("timestamp is in the future", lambda s: s <= now))
         if name == "item_id" and known_items is not None:
             known = np.fromiter(known_items, dtype="int64")
-            rules.append(("item_id refers to no known item", lambda s: s.isin(known)))
+            rules.append(("item_id refers to no known item", lambda s, known=known: s.isin(known)))
         checks = [pa.Check(check, error=message) for message, check in rules]
         columns[name] = pa.Column(object if kind == "str" else "float64", checks,
                                   nullable=name in table.nullable)

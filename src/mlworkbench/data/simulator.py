@@ -50,7 +50,7 @@ class Simulator:
 
     def __init__(self, data: Interactions, seed: int = 42, training: float = 0.6,
                  testing: float = 0.2) -> None:
-        if not (0 < training and 0 < testing and training + testing < 1):
+        if not (training > 0 and testing > 0 and training + testing < 1):
             raise InvalidParameterError("training/testing", "the simulator",
                                         "positive shares summing to less than 1",
                                         (training, testing))

@@ -32,7 +32,9 @@ from mlworkbench.errors import StackError
 SUPERUSER = "postgres"
 SYSTEM_USER = "postgres"  # who runs the server when we are root
 _SEARCH = ("/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin", "/opt/homebrew/opt/postgresql*/bin")
-INSTALL_HINT = "run `bash scripts/ensure-postgres.sh` (or install PostgreSQL and put initdb on PATH)"
+INSTALL_HINT = (
+    "run `bash scripts/ensure-postgres.sh` (or install PostgreSQL and put initdb on PATH)"
+)
 
 
 def find_bindir() -> Path:

@@ -19,8 +19,8 @@ from prometheus_client import (
     Histogram,
     disable_created_metrics,
     generate_latest,
+    multiprocess,
 )
-from prometheus_client import multiprocess
 
 disable_created_metrics()  # the *_created series only add noise to every scrape
 

@@ -116,7 +116,7 @@ class PredictionLog:
                            self._held)
 
     def flush(self) -> int:
-        """Write everything held now; returns rows written (0 and rows kept when the store fails)."""
+        """Write everything held now; returns rows written (0, rows kept, if the store fails)."""
         with self._lock:
             batch = list(self._buffer)
             self._buffer.clear()
