@@ -76,3 +76,17 @@ def test_installed_entry_point_exits_nonzero_without_traceback(tmp_path) -> None
     assert done.returncode == 1
     assert done.stdout == ""
     _one_error_line(done.stderr)
+
+
+def test_train_on_a_named_snapshot(workspace, capsys) -> None:
+    from mlworkbench.tracking.client import configure
+
+    assert run(["data", "ingest", "--dataset", "movielens"]) == 0
+    assert run(["data", "snapshot", "frozen"]) == 0
+    capsys.readouterr()
+    assert run(["train", "recommender", "--snapshot", "frozen", "--iterations", "2",
+                "--no-register"]) == 0
+    run_id = capsys.readouterr().out.split("run      ")[1].split()[0]
+    assert configure(workspace).get_run(run_id).data.tags["data.snapshot"] == "frozen"
+    assert run(["train", "recommender", "--snapshot", "missing"]) == 1
+    assert "no snapshot named 'missing'" in capsys.readouterr().err

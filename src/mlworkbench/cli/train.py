@@ -21,8 +21,14 @@ def recommender(
     test_fraction: float = typer.Option(0.2, help="Share of each user's ratings held out."),
     k: int = typer.Option(10, help="Cut-off of the ranking metrics."),
     register: bool = typer.Option(True, help="Register the model in the registry."),
+    snapshot: str | None = typer.Option(
+        None, help="Train on this named data snapshot (`mlwb data snapshot NAME`), "
+        "not the latest data."),
 ) -> None:
-    """Train a recommender on MovieLens, evaluate it against popularity, log and register it."""
+    """Train a recommender on the store's latest data (MovieLens on first use) or a named
+    snapshot; evaluate it against popularity, log and register it."""
+    from mlworkbench.config import get_settings
+    from mlworkbench.data.ingest import training_snapshot
     from mlworkbench.training.train import BASELINE, TrainRequest, train_recommender
 
     given = {"factors": factors, "iterations": iterations, "regularization": regularization,
@@ -32,7 +38,8 @@ def recommender(
         split=split, test_fraction=test_fraction, k=k, register=register,
     ).validated()
     with stage_progress() as progress:
-        result = train_recommender(request, progress=progress)
+        data = training_snapshot(get_settings(), snapshot) if snapshot else None
+        result = train_recommender(request, progress=progress, data=data)
     rows = [
         [name, fmt(value), fmt(result.baseline.metrics[name])]
         for name, value in result.metrics.items()

@@ -22,8 +22,11 @@ def recommender(
     split: str = typer.Option("random", help="Holdout: random (seeded) or temporal."),
     k: int = typer.Option(10, help="Cut-off of the ranking metrics."),
     register: bool = typer.Option(True, help="Register the best model as challenger."),
+    snapshot: str | None = typer.Option(None, help="Tune on this named data snapshot."),
 ) -> None:
     """Train every grid combination on the same split; print the results sorted by METRIC."""
+    from mlworkbench.config import get_settings
+    from mlworkbench.data.ingest import training_snapshot
     from mlworkbench.training.grid import build_grid
     from mlworkbench.training.tune import TuneRequest, tune_recommender
 
@@ -32,7 +35,8 @@ def recommender(
         k=k, parallel=parallel, register=register,
     ).validated()
     with stage_progress() as progress:
-        result = tune_recommender(request, progress=progress)
+        data = training_snapshot(get_settings(), snapshot) if snapshot else None
+        result = tune_recommender(request, progress=progress, data=data)
     names = list(request.grid)
     shown = [metric] + [m for m in (f"precision_at_{k}", f"ndcg_at_{k}") if m != metric]
     rows = [[rank, *(t.params[n] for n in names), *(fmt(t.metrics[m]) for m in shown),
