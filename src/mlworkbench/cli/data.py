@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import threading
@@ -134,7 +135,9 @@ def fill(
         if stop.is_set():  # a second Ctrl-C: give up now; the open transaction rolls back
             raise KeyboardInterrupt
         stop.set()
-        console.print("stopping after the batch in flight (Ctrl-C again to abort it)")
+        # A raw write: a handler that prints through rich can land inside rich's own lazy
+        # imports on the main thread and break them (seen as a circular ImportError).
+        os.write(2, b"stopping after the batch in flight (Ctrl-C again to abort it)\n")
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
