@@ -175,7 +175,7 @@ class Recommender:
     def recommend_rows(
         self, user_rows: np.ndarray, k: int = 10, exclude_seen: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k item rows and scores for known user rows (evaluation's entry point).
+        """Top-k item rows and scores for known user rows (what :meth:`recommend` scores with).
 
         Large batches are scored in blocks of users: the score matrix stays in cache and
         memory stays bounded (10,000 users x all items would be ~360 MB at once).
