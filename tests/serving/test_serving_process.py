@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 
 def free_port() -> int:
@@ -19,7 +20,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_mlwb_serve_answers_on_a_free_port(trained, tmp_path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_mlwb_serve_answers_on_a_free_port(trained, tmp_path, workers) -> None:
     settings, result = trained
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("MLWB_")}
@@ -28,7 +30,8 @@ def test_mlwb_serve_answers_on_a_free_port(trained, tmp_path) -> None:
     mlwb = Path(sys.executable).with_name("mlwb")
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen([str(mlwb), "serve", "models:/movielens-recommender@champion",
-                                "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+                                "--port", str(port), "--workers", str(workers)],
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -48,6 +51,12 @@ def test_mlwb_serve_answers_on_a_free_port(trained, tmp_path) -> None:
         assert len(body["recommendations"][0]["items"]) == 3
         bad = httpx.post(f"{base}/recommendations", json={"users": [1], "k": 0}, timeout=10)
         assert bad.status_code == 422 and "Traceback" not in bad.text
+        for user in range(1, 6):  # with several workers, these spread over the processes
+            assert httpx.get(f"{base}/users/{user}/recommendations", timeout=10).is_success
+        metrics = httpx.get(f"{base}/metrics", timeout=10).text
+        served = [line for line in metrics.splitlines()
+                  if line.startswith("mlwb_recommendation_batch_users_count")]
+        assert served and float(served[0].split()[-1]) == 6  # every worker's requests counted
     finally:
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=30)

@@ -62,9 +62,10 @@ class ServiceMetrics:
                               multiprocess_mode="liveall")
 
     def model_swapped(self, name: str, version: int | None, loaded_at: float) -> None:
-        self.model_version.clear()
+        if not _multiprocess_dir():  # drop an old model name's series; multiprocess mode can't
+            self.model_version.clear()
+            self.model_loaded.clear()
         self.model_version.labels(name).set(version or 0)
-        self.model_loaded.clear()
         self.model_loaded.labels(name).set(loaded_at)
 
     def exposition(self) -> bytes:
