@@ -44,33 +44,49 @@ def _prepare(recommended, relevant, k):
     return hit, counts[keep]
 
 
-def precision_at_k(recommended, relevant, k: int) -> float:
-    hit, _ = _prepare(recommended, relevant, k)
-    return float(hit.sum(axis=1).mean() / k) if len(hit) else 0.0
+# Each formula takes the hit matrix cut at k (users with R > 0 only) and every user's R.
+def _precision(hit: np.ndarray, counts: np.ndarray, k: int) -> float:
+    return float(hit.sum(axis=1).mean() / k)
 
 
-def recall_at_k(recommended, relevant, k: int) -> float:
-    hit, counts = _prepare(recommended, relevant, k)
-    return float((hit.sum(axis=1) / counts).mean()) if len(hit) else 0.0
+def _recall(hit: np.ndarray, counts: np.ndarray, k: int) -> float:
+    return float((hit.sum(axis=1) / counts).mean())
 
 
-def map_at_k(recommended, relevant, k: int) -> float:
-    hit, counts = _prepare(recommended, relevant, k)
-    if not len(hit):
-        return 0.0
+def _map(hit: np.ndarray, counts: np.ndarray, k: int) -> float:
     precision_at_i = np.cumsum(hit, axis=1) / np.arange(1, hit.shape[1] + 1)
-    ap = (precision_at_i * hit).sum(axis=1) / np.minimum(k, counts)
-    return float(ap.mean())
+    return float(((precision_at_i * hit).sum(axis=1) / np.minimum(k, counts)).mean())
 
 
-def ndcg_at_k(recommended, relevant, k: int) -> float:
-    hit, counts = _prepare(recommended, relevant, k)
-    if not len(hit):
-        return 0.0
+def _ndcg(hit: np.ndarray, counts: np.ndarray, k: int) -> float:
     discount = 1.0 / np.log2(np.arange(2, k + 2))
     dcg = (hit * discount[: hit.shape[1]]).sum(axis=1)
     idcg = np.cumsum(discount)[np.minimum(k, counts) - 1]
     return float((dcg / idcg).mean())
+
+
+FORMULAS = {"precision": _precision, "recall": _recall, "map": _map, "ndcg": _ndcg}
+
+
+def _at_k(name: str, recommended, relevant, k: int) -> float:
+    hit, counts = _prepare(recommended, relevant, k)
+    return FORMULAS[name](hit, counts, k) if len(hit) else 0.0
+
+
+def precision_at_k(recommended, relevant, k: int) -> float:
+    return _at_k("precision", recommended, relevant, k)
+
+
+def recall_at_k(recommended, relevant, k: int) -> float:
+    return _at_k("recall", recommended, relevant, k)
+
+
+def map_at_k(recommended, relevant, k: int) -> float:
+    return _at_k("map", recommended, relevant, k)
+
+
+def ndcg_at_k(recommended, relevant, k: int) -> float:
+    return _at_k("ndcg", recommended, relevant, k)
 
 
 def hit_ratio_at_k(recommended, relevant, k: int) -> float:
@@ -96,10 +112,13 @@ def ranking_report(recommended, relevant, n_items: int, k: int) -> dict[str, flo
 
 
 def metric_curve(recommended, relevant, max_k: int) -> dict[str, list[float]]:
-    """precision/recall/MAP/NDCG for k = 1..max_k (lists indexed by k - 1)."""
-    functions = {"precision": precision_at_k, "recall": recall_at_k,
-                 "map": map_at_k, "ndcg": ndcg_at_k}
+    """precision/recall/MAP/NDCG for k = 1..max_k (lists indexed by k - 1).
+
+    The hit matrix is built once at ``max_k`` and cut for each k.
+    """
+    hit, counts = _prepare(recommended, relevant, max_k)
     return {
-        name: [functions[name](recommended, relevant, k) for k in range(1, max_k + 1)]
+        name: [FORMULAS[name](hit[:, :k], counts, k) if len(hit) else 0.0
+               for k in range(1, max_k + 1)]
         for name in CURVE_METRICS
     }
