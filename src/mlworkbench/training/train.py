@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import mlflow
+import numpy as np
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
@@ -25,7 +26,7 @@ from mlworkbench.tracking import client as tracking
 from mlworkbench.tracking import registry
 from mlworkbench.training import plots
 from mlworkbench.training.evaluate import Evaluation, evaluate
-from mlworkbench.training.splits import check_split
+from mlworkbench.training.splits import Split, check_split
 from mlworkbench.training.splits import split as make_split
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,18 @@ class TrainResult:
         return self.evaluation.metrics
 
 
+def id_maps(data: Interactions) -> tuple[np.ndarray, np.ndarray]:
+    """Every user (sorted) and every catalogue item: the rows all models of one run share."""
+    return np.sort(data.ratings["user_id"].unique()), data.items["item_id"].to_numpy()
+
+
+def evaluate_baseline(holdout: Split, data: Interactions, k: int) -> Evaluation:
+    """The popularity baseline, fitted and scored on the same split as the model it frames."""
+    user_ids, item_ids = id_maps(data)
+    model = Recommender.fit(make_engine(BASELINE), holdout.train, data.items, user_ids, item_ids)
+    return evaluate(model, holdout.test, k)
+
+
 def fit_and_evaluate(
     request: TrainRequest, data: Interactions, settings: Settings, progress: Progress
 ) -> tuple[Recommender, Evaluation, Evaluation, dict[str, float]]:
@@ -77,8 +90,7 @@ def fit_and_evaluate(
     engine = make_engine(request.model, seed=settings.seed, threads=settings.fit_threads,
                          **request.params)
     holdout = make_split(data.ratings, request.split, request.test_fraction, settings.seed)
-    user_ids, item_ids = data.ratings["user_id"].unique(), data.items["item_id"].to_numpy()
-    user_ids.sort()
+    user_ids, item_ids = id_maps(data)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     model = Recommender.fit(
@@ -89,9 +101,7 @@ def fit_and_evaluate(
     started = time.perf_counter()
     progress("evaluate", 0, 2)
     evaluation = evaluate(model, holdout.test, request.k)
-    baseline_model = Recommender.fit(make_engine(BASELINE), holdout.train, data.items,
-                                     user_ids, item_ids)
-    baseline = evaluate(baseline_model, holdout.test, request.k)
+    baseline = evaluate_baseline(holdout, data, request.k)
     progress("evaluate", 2, 2)
     seconds["evaluate_seconds"] = time.perf_counter() - started
     return model, evaluation, baseline, seconds

@@ -40,6 +40,8 @@ from mlworkbench.training.train import (
     Progress,
     dataset_tags,
     default_data,
+    evaluate_baseline,
+    id_maps,
     log_dataset_input,
     tag_version,
 )
@@ -153,15 +155,13 @@ def tune_recommender(
     holdout: Split = make_split(data.ratings, request.split, request.test_fraction, settings.seed)
     inner: Split = make_split(holdout.train, request.split, request.test_fraction,
                               settings.seed + 1)
-    user_ids = data.ratings["user_id"].drop_duplicates().sort_values().to_numpy()
+    user_ids, item_ids = id_maps(data)
     work = {"kind": request.model, "seed": settings.seed, "k": request.k,
             "threads": (settings.fit_threads if request.parallel == 1
                         else max(1, (os.cpu_count() or 1) // request.parallel)),
             "train": inner.train, "test": inner.test, "items": data.items,
-            "user_ids": user_ids, "item_ids": data.items["item_id"].to_numpy()}
-    baseline = evaluate(Recommender.fit(make_engine(BASELINE), holdout.train, data.items,
-                                        work["user_ids"], work["item_ids"]),
-                        holdout.test, request.k).metrics
+            "user_ids": user_ids, "item_ids": item_ids}
+    baseline = evaluate_baseline(holdout, data, request.k).metrics
 
     with tracking.translated("log the tuning runs"), mlflow.start_run(
         experiment_id=experiment_id, run_name=f"tune-{request.model}"
