@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from mlflow.tracking import MlflowClient
 
@@ -33,23 +34,24 @@ def list_versions(client: MlflowClient, name: str | None = None) -> list[Version
             versions = client.search_model_versions(f"name = '{model_name}'")
             aliases = _aliases_by_version(client, model_name)
             for mv in sorted(versions, key=lambda v: int(v.version), reverse=True):
-                metric = mv.tags.get("key_metric", KEY_METRIC)
-                value = None
-                if mv.run_id:
-                    value = client.get_run(mv.run_id).data.metrics.get(metric)
-                rows.append(
-                    VersionInfo(
-                        name=model_name,
-                        version=int(mv.version),
-                        aliases=tuple(sorted(aliases.get(int(mv.version), ()))),
-                        run_id=mv.run_id or "",
-                        key_metric=metric,
-                        key_value=value,
-                        source=_storage_location(client, mv.source),
-                        created_ms=int(mv.creation_timestamp or 0),
-                    )
-                )
+                run = client.get_run(mv.run_id) if mv.run_id else None
+                rows.append(_version_info(client, model_name, mv, aliases, run))
     return rows
+
+
+def _version_info(client: MlflowClient, name: str, mv: Any, aliases: dict[int, list[str]],
+                  run: Any) -> VersionInfo:
+    metric = mv.tags.get("key_metric", KEY_METRIC)
+    return VersionInfo(
+        name=name,
+        version=int(mv.version),
+        aliases=tuple(sorted(aliases.get(int(mv.version), ()))),
+        run_id=mv.run_id or "",
+        key_metric=metric,
+        key_value=run.data.metrics.get(metric) if run else None,
+        source=_storage_location(client, mv.source),
+        created_ms=int(mv.creation_timestamp or 0),
+    )
 
 
 def _aliases_by_version(client: MlflowClient, name: str) -> dict[int, list[str]]:
@@ -94,16 +96,16 @@ class VersionDetails:
 
 def describe(client: MlflowClient, name: str, version: int | None = None) -> VersionDetails:
     """One version in full (the newest when ``version`` is None)."""
-    versions = list_versions(client, name)
-    if not versions:
-        raise ModelNotFoundError(f"model {name!r} has no versions")
-    chosen = versions[0] if version is None else next(
-        (v for v in versions if v.version == version), None)
-    if chosen is None:
-        raise ModelNotFoundError(f"model {name!r} has no version {version}")
-    with translated(f"describe {name!r} version {chosen.version}"):
-        mv = client.get_model_version(name, str(chosen.version))
-        run = client.get_run(chosen.run_id) if chosen.run_id else None
+    with translated(f"describe {name!r}"):
+        versions = client.search_model_versions(f"name = '{name}'")
+        if not versions:
+            raise ModelNotFoundError(f"model {name!r} has no versions")
+        wanted = max(int(v.version) for v in versions) if version is None else version
+        mv = next((v for v in versions if int(v.version) == wanted), None)
+        if mv is None:
+            raise ModelNotFoundError(f"model {name!r} has no version {version}")
+        run = client.get_run(mv.run_id) if mv.run_id else None
+        chosen = _version_info(client, name, mv, _aliases_by_version(client, name), run)
     params = dict(run.data.params) if run else {}
     metrics = {k: v for k, v in (run.data.metrics if run else {}).items()
                if not k.endswith("_at_k")}  # curves are histories; their last step misleads
