@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from mlworkbench.cli.drift import NewUsers, PopularityShift, RatingNoise, SchemaViolations
 from mlworkbench.cli.output import console, table
 from mlworkbench.config import get_settings
 from mlworkbench.errors import DataError, InvalidParameterError
@@ -117,10 +118,10 @@ def fill(
     every: str = typer.Option("10s", help="Pause between batches (10s, 500ms, 2m)."),
     batches: int | None = typer.Option(None, help="Stop after this many (default: never)."),
     batch_size: int = typer.Option(1000, help="Rows per batch."),
-    popularity_shift: float = typer.Option(0.0, help="Share of rows sent to boosted items."),
-    new_users: float = typer.Option(0.0, help="Share of rows from brand-new users."),
-    rating_noise: float = typer.Option(0.0, help="Share of rows with a shifted rating."),
-    schema_violations: float = typer.Option(0.0, help="Share of rows broken on purpose."),
+    popularity_shift: PopularityShift = 0.0,
+    new_users: NewUsers = 0.0,
+    rating_noise: RatingNoise = 0.0,
+    schema_violations: SchemaViolations = 0.0,
     seed: int = typer.Option(42, help="Seed of the simulator."),
 ) -> None:
     """Keep appending simulated production batches; Ctrl-C stops after the batch in flight."""

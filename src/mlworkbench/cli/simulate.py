@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from mlworkbench.cli.drift import NewUsers, PopularityShift, RatingNoise, SchemaViolations
 from mlworkbench.cli.output import console
 from mlworkbench.errors import InvalidParameterError
 
@@ -18,10 +19,10 @@ def simulate(
     dataset: str = typer.Option("movielens", help="movielens (interactions) or titanic."),
     batches: int = typer.Option(3, min=0, help="Production batches to write."),
     batch_size: int = typer.Option(1000, min=1, help="Rows per production batch."),
-    popularity_shift: float = typer.Option(0.0, help="Share of rows sent to boosted items."),
-    new_users: float = typer.Option(0.0, help="Share of rows from brand-new users."),
-    rating_noise: float = typer.Option(0.0, help="Share of rows with a shifted rating."),
-    schema_violations: float = typer.Option(0.0, help="Share of rows broken on purpose."),
+    popularity_shift: PopularityShift = 0.0,
+    new_users: NewUsers = 0.0,
+    rating_noise: RatingNoise = 0.0,
+    schema_violations: SchemaViolations = 0.0,
     shift: float = typer.Option(0.0, help="titanic: how far passengers drift (0..1)."),
     seed: int = typer.Option(42, help="Same seed, same files."),
     file_format: str = typer.Option("csv", "--format", help="csv or parquet."),
