@@ -128,7 +128,8 @@ def main() -> None:
 
     from mlworkbench.config import get_settings
     from mlworkbench.data.datasets import load_movielens
-    from mlworkbench.training.train import train_recommender
+    from mlworkbench.training.recommender import RECOMMENDER
+    from mlworkbench.training.train import train
 
     workdir = Path(tempfile.mkdtemp(prefix="mlwb-bench-serving-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLWB_", "MLFLOW_"))}
@@ -138,7 +139,7 @@ def main() -> None:
     os.environ.update(MLWB_HOME=env["MLWB_HOME"])
     get_settings.cache_clear()
     data = load_movielens()
-    result = train_recommender(data=data)
+    result = train(RECOMMENDER, data=data)
     users = sorted(int(u) for u in data.ratings.user_id.unique())
     env["MLFLOW_TRACKING_URI"] = get_settings().resolved_tracking_uri
 

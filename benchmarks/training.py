@@ -43,11 +43,12 @@ def raw_implicit(ratings, seed: int) -> float:
 
 def mlwb_train(data, home: str) -> tuple[float, dict[str, float]]:
     from mlworkbench.config import Settings
-    from mlworkbench.training.train import train_recommender
+    from mlworkbench.training.recommender import RECOMMENDER
+    from mlworkbench.training.train import train
 
     settings = Settings(home=home)
     started = time.perf_counter()
-    result = train_recommender(settings=settings, data=data)
+    result = train(RECOMMENDER, settings=settings, data=data)
     return time.perf_counter() - started, result.seconds
 
 

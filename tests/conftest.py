@@ -42,7 +42,8 @@ def movielens():
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory, movielens):
     """One default training run (ALS, random split) registered in its own workspace."""
-    from mlworkbench.training.train import train_recommender
+    from mlworkbench.training.recommender import RECOMMENDER
+    from mlworkbench.training.train import train
 
     home = tmp_path_factory.mktemp("trained") / "mlwb"
     with pytest.MonkeyPatch.context() as monkeypatch:
@@ -50,6 +51,6 @@ def trained(tmp_path_factory: pytest.TempPathFactory, movielens):
         monkeypatch.setenv("MLWB_HOME", str(home))
         get_settings.cache_clear()
         settings = get_settings()
-        result = train_recommender(settings=settings, data=movielens)
+        result = train(RECOMMENDER, settings=settings, data=movielens)
     get_settings.cache_clear()
     return settings, result

@@ -18,6 +18,7 @@ LAYERS = [
     {"models"},
     {"training"},
     {"serving", "monitoring"},
+    {"families"},
     {"pipelines"},
     {"platform", "cli"},
 ]

@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from mlworkbench.errors import ConfigError
 
 RECOMMENDER_MODEL_NAME = "movielens-recommender"
+CLASSIFIER_MODEL_NAME = "titanic-classifier"
 CHAMPION_ALIAS = "champion"
 CHALLENGER_ALIAS = "challenger"
 STACK_FILE = Path("stack") / "stack.json"  # under the workspace: what `mlwb up` publishes
@@ -38,6 +39,7 @@ class Settings(BaseSettings):
     registry_uri: str | None = Field(default=None, description="MLflow registry URI")
     experiment_name: str = "mlworkbench"
     recommender_model_name: str = RECOMMENDER_MODEL_NAME
+    classifier_model_name: str = CLASSIFIER_MODEL_NAME
     seed: int = 42
     fit_threads: int = Field(default=0, ge=0, le=256, description="implicit threads; 0 = all")
 
@@ -51,13 +53,17 @@ class Settings(BaseSettings):
     serve_model: str | None = Field(
         default=None, description="model reference a worker loads (set by `mlwb serve`)"
     )
+    serve_family: str | None = Field(
+        default=None, description="model family a worker serves (set by `mlwb serve`)"
+    )
     admin_token: str | None = Field(
         default=None, description="bearer token for POST /admin/reload; unset disables it"
     )
     alias_poll_seconds: float = Field(
         default=10.0, ge=0, le=86400, description="how often to check the alias; 0 = never"
     )
-    max_batch_users: int = Field(default=10_000, ge=1, le=1_000_000)
+    max_batch_users: int = Field(default=10_000, ge=1, le=1_000_000,
+                                 description="ids (or records) in one request, at most")
     prediction_log_buffer: int = Field(
         default=100_000, ge=0, le=10_000_000, description="rows held while the store is slow"
     )

@@ -10,7 +10,8 @@ from mlworkbench.config import get_settings
 from mlworkbench.data.ingest import open_store
 from mlworkbench.data.schema import SCHEMA_VERSION
 from mlworkbench.data.store import Snapshot
-from mlworkbench.training.train import TrainRequest, default_data, train_recommender
+from mlworkbench.training.recommender import RECOMMENDER
+from mlworkbench.training.train import TrainRequest, train
 
 pytestmark = pytest.mark.slow
 REQUEST = TrainRequest(register=False)
@@ -23,7 +24,7 @@ def _dataset_input(run_id: str):
 
 def test_first_run_loads_movielens_into_the_store_and_names_its_data(
         workspace, movielens, trained) -> None:
-    result = train_recommender(REQUEST, workspace)
+    result = train(RECOMMENDER, REQUEST, workspace)
 
     dataset, tags = _dataset_input(result.run_id)
     assert dataset.digest == result.dataset_digest == movielens.digest
@@ -41,7 +42,7 @@ def test_first_run_loads_movielens_into_the_store_and_names_its_data(
                      source="later", stage="production")
         assert store.snapshot().digest != frozen.digest
         snapshot = store.snapshot("v1")
-    again = train_recommender(REQUEST, workspace, data=snapshot)
+    again = train(RECOMMENDER, REQUEST, workspace, data=snapshot)
     assert again.metrics == result.metrics
     assert _dataset_input(again.run_id)[1]["snapshot"] == "v1"
 
@@ -50,7 +51,7 @@ def test_training_data_comes_from_a_postgresql_store(workspace, postgres_databas
                                                       movielens, monkeypatch) -> None:
     monkeypatch.setenv("MLWB_DATABASE_URL", postgres_database_factory())
     get_settings.cache_clear()
-    data = default_data(get_settings())  # what train_recommender reads when given no data
+    data = RECOMMENDER.load_data(get_settings())  # what train_recommender reads when given no data
     assert isinstance(data, Snapshot) and data.digest == movielens.digest
     with open_store(get_settings()) as store:
         assert store.url.startswith("postgresql+psycopg2://")

@@ -61,11 +61,12 @@ def test_a_taken_port_is_one_line_error_naming_the_setting(stack, tmp_path, monk
 def test_training_goes_through_the_server_to_postgres_and_s3(stack, movielens) -> None:
     from mlworkbench.models.pyfunc import load_recommender
     from mlworkbench.tracking import client as tracking
-    from mlworkbench.training.train import train_recommender
+    from mlworkbench.training.recommender import RECOMMENDER
+    from mlworkbench.training.train import train
 
     get_settings.cache_clear()
     settings = get_settings()  # no MLWB_TRACKING_URI: the workspace file points at the stack
-    result = train_recommender(settings=settings, data=movielens)
+    result = train(RECOMMENDER, settings=settings, data=movielens)
     assert result.version == 1 and result.champion_version == 1
 
     engine = sa.create_engine(stack.backend_store_uri)

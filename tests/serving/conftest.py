@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from mlworkbench.config import Settings
 from mlworkbench.serving.app import build_app
+from mlworkbench.serving.recommender import SERVED
 
 CHAMPION = "models:/movielens-recommender@champion"
 ADMIN_TOKEN = "test-admin-token"
@@ -37,7 +38,7 @@ def make_client(serving_settings) -> Callable:
     @contextmanager
     def factory(uri: str = CHAMPION, **overrides) -> Iterator[TestClient]:
         settings = serving_settings.model_copy(update=overrides)
-        with TestClient(build_app(uri, settings)) as client:
+        with TestClient(build_app(uri, SERVED, settings)) as client:
             yield client
 
     return factory

@@ -170,8 +170,9 @@ def test_an_unexpected_error_is_a_500_without_traceback(serving_settings) -> Non
     from fastapi.testclient import TestClient
 
     from mlworkbench.serving.app import build_app
+    from mlworkbench.serving.recommender import SERVED
 
-    app = build_app("models:/movielens-recommender@champion", serving_settings)
+    app = build_app("models:/movielens-recommender@champion", SERVED, serving_settings)
 
     async def boom() -> None:
         raise RuntimeError("secret internals")

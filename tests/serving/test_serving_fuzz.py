@@ -8,20 +8,21 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
 from mlworkbench.serving.app import build_app
+from mlworkbench.serving.recommender import SERVED
 
 EXAMPLES_PER_OPERATION = 40
 
 
 @pytest.fixture(scope="module")
 def api_schema(serving_settings):
-    app = build_app("models:/movielens-recommender@champion",
+    app = build_app("models:/movielens-recommender@champion", SERVED,
                     serving_settings.model_copy(update={"admin_token": None}))
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
 def test_no_generated_input_gets_a_server_error(api_schema) -> None:
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) == 8
+    assert len(operations) == 11
     for operation in operations:
 
         @given(case=operation.as_strategy())

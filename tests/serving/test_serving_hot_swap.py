@@ -10,7 +10,8 @@ import pytest
 
 from mlworkbench.tracking import client as tracking
 from mlworkbench.tracking.registry import set_alias
-from mlworkbench.training.train import TrainRequest, train_recommender
+from mlworkbench.training.recommender import RECOMMENDER
+from mlworkbench.training.train import TrainRequest, train
 
 NAME = "hotswap-recommender"
 URI = f"models:/{NAME}@champion"
@@ -23,7 +24,7 @@ def two_versions(trained, movielens):
     client = tracking.configure(settings)
     mlflow.register_model(result.model_uri, NAME)
     set_alias(client, NAME, "champion", 1)
-    second = train_recommender(
+    second = train(RECOMMENDER,
         TrainRequest(params={"factors": 16, "iterations": 3}),
         settings=settings.model_copy(update={"recommender_model_name": NAME}), data=movielens,
     )

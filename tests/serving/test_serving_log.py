@@ -12,7 +12,8 @@ import pytest
 
 from mlworkbench.data import predictions
 from mlworkbench.errors import DataError
-from mlworkbench.serving.prediction_log import PredictionLog, Served
+from mlworkbench.serving.prediction_log import PredictionLog
+from mlworkbench.serving.recommender.logged import Served
 
 
 def served(users: list[int], request_id: str = "r1") -> Served:

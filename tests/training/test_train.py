@@ -14,16 +14,17 @@ import pytest
 from mlworkbench.config import CHAMPION_ALIAS
 from mlworkbench.errors import InvalidParameterError, TrackingUnavailableError
 from mlworkbench.tracking.client import configure
-from mlworkbench.training.train import TrainRequest, train_recommender
+from mlworkbench.training.recommender import RECOMMENDER
+from mlworkbench.training.train import TrainRequest, train
 
 
 def test_default_als_clears_the_bar_and_beats_popularity(trained) -> None:
     _, result = trained
     precision = result.metrics["precision_at_10"]
     assert precision >= 0.20
-    assert precision > result.baseline.metrics["precision_at_10"]
-    assert result.metrics["ndcg_at_10"] > result.baseline.metrics["ndcg_at_10"]
-    assert result.evaluation.users == 671
+    assert precision > result.baseline["precision_at_10"]
+    assert result.metrics["ndcg_at_10"] > result.baseline["ndcg_at_10"]
+    assert result.fitted.evaluated == 671
 
 
 def test_run_logs_params_metrics_dataset_plot_and_model(trained) -> None:
@@ -76,9 +77,9 @@ def test_fresh_process_serves_the_same_recommendations(trained) -> None:
 
 
 def test_second_run_registers_a_version_without_taking_champion(workspace, movielens) -> None:
-    first = train_recommender(TrainRequest(model="popularity"), settings=workspace,
+    first = train(RECOMMENDER, TrainRequest(model="popularity"), settings=workspace,
                               data=movielens)
-    second = train_recommender(TrainRequest(split="temporal", params={"iterations": 3}),
+    second = train(RECOMMENDER, TrainRequest(split="temporal", params={"iterations": 3}),
                                settings=workspace, data=movielens)
     assert (first.version, second.version) == (1, 2)
     assert second.champion_version == 1
@@ -88,7 +89,7 @@ def test_second_run_registers_a_version_without_taking_champion(workspace, movie
 
 def test_bad_request_fails_before_anything_is_logged(workspace) -> None:
     with pytest.raises(InvalidParameterError, match="'factors'"):
-        train_recommender(TrainRequest(params={"factors": -1}), settings=workspace)
+        train(RECOMMENDER, TrainRequest(params={"factors": -1}), settings=workspace)
     assert not (workspace.home / "mlflow.db").exists()
 
 
@@ -99,6 +100,6 @@ def test_unreachable_tracking_server_fails_fast(workspace, monkeypatch) -> None:
     get_settings.cache_clear()
     started = time.perf_counter()
     with pytest.raises(TrackingUnavailableError, match="cannot reach the MLflow tracking server"):
-        train_recommender(settings=get_settings())
+        train(RECOMMENDER, settings=get_settings())
     assert time.perf_counter() - started < 10
     mlflow.set_tracking_uri(None)

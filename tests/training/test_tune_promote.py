@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from mlworkbench.cli.main import run
 from mlworkbench.config import CHALLENGER_ALIAS, CHAMPION_ALIAS
 from mlworkbench.errors import InvalidParameterError, ModelNotFoundError
+from mlworkbench.models.hyperparameters import validate
 from mlworkbench.tracking.client import configure
 from mlworkbench.tracking.registry import alias_version, set_alias
+from mlworkbench.training.gate import promote
 from mlworkbench.training.grid import build_grid
-from mlworkbench.training.promote import promote
-from mlworkbench.training.train import TrainRequest, train_recommender
-from mlworkbench.training.tune import TuneRequest, tune_recommender
+from mlworkbench.training.recommender import RECOMMENDER
+from mlworkbench.training.train import TrainRequest, train
+from mlworkbench.training.tune import TuneRequest, tune
+
+ALS = partial(validate, "als")
 
 WORSE = {"factors": 2, "iterations": 1}
 
@@ -23,9 +29,9 @@ def gate(tmp_path_factory, movielens):
     from mlworkbench.config import Settings
 
     settings = Settings(home=tmp_path_factory.mktemp("gate") / "mlwb")
-    bad = train_recommender(TrainRequest(params=WORSE), settings=settings, data=movielens)
-    grid = build_grid("als", ["factors=16,32", "iterations=3,6"])
-    tuned = tune_recommender(TuneRequest(grid=grid, metric="ndcg_at_10"), settings=settings,
+    bad = train(RECOMMENDER, TrainRequest(params=WORSE), settings=settings, data=movielens)
+    grid = build_grid(ALS, ["factors=16,32", "iterations=3,6"])
+    tuned = tune(RECOMMENDER, TuneRequest(grid=grid, metric="ndcg_at_10"), settings=settings,
                              data=movielens)
     return settings, bad, tuned
 
@@ -65,10 +71,10 @@ def test_gate_promotes_better_and_refuses_worse(gate, movielens) -> None:
     name = settings.recommender_model_name
     client = configure(settings)
 
-    dry = promote(dry_run=True, settings=settings, data=movielens)
+    dry = promote(RECOMMENDER, dry_run=True, settings=settings, data=movielens)
     assert dry.promoted and alias_version(client, name, CHAMPION_ALIAS) == bad.version
 
-    won = promote(settings=settings, data=movielens)
+    won = promote(RECOMMENDER, settings=settings, data=movielens)
     assert won.promoted and won.champion == bad.version and won.challenger == tuned.version
     assert alias_version(client, name, CHAMPION_ALIAS) == tuned.version
     assert alias_version(client, name, CHALLENGER_ALIAS) is None
@@ -77,9 +83,9 @@ def test_gate_promotes_better_and_refuses_worse(gate, movielens) -> None:
     assert tags["promotion.compared_against"] == str(bad.version)
     assert float(tags["promotion.challenger_score"]) > float(tags["promotion.champion_score"])
 
-    worse = train_recommender(TrainRequest(params=WORSE), settings=settings, data=movielens)
+    worse = train(RECOMMENDER, TrainRequest(params=WORSE), settings=settings, data=movielens)
     set_alias(client, name, CHALLENGER_ALIAS, worse.version)
-    lost = promote(settings=settings, data=movielens)
+    lost = promote(RECOMMENDER, settings=settings, data=movielens)
     assert not lost.promoted and lost.gain < 0
     assert alias_version(client, name, CHAMPION_ALIAS) == tuned.version
     tags = client.get_model_version(name, str(worse.version)).tags
@@ -108,14 +114,14 @@ def test_gate_cli_exit_code_and_describe(gate, monkeypatch, capsys) -> None:
 
 
 def test_bad_requests_fail_before_training(workspace) -> None:
-    grid = build_grid("als", ["factors=8"])
+    grid = build_grid(ALS, ["factors=8"])
     with pytest.raises(InvalidParameterError, match="'metric' of tune"):
-        tune_recommender(TuneRequest(grid=grid, metric="auc"), settings=workspace)
+        tune(RECOMMENDER, TuneRequest(grid=grid, metric="auc"), settings=workspace)
     with pytest.raises(InvalidParameterError, match="'parallel' of tune"):
-        tune_recommender(TuneRequest(grid=grid, parallel=64), settings=workspace)
+        tune(RECOMMENDER, TuneRequest(grid=grid, parallel=64), settings=workspace)
     assert not (workspace.home / "mlflow.db").exists()
     with pytest.raises(ModelNotFoundError):
-        promote(settings=workspace)
+        promote(RECOMMENDER, settings=workspace)
 
 
 def test_bad_grid_on_the_cli_is_one_line(workspace, capsys) -> None:
@@ -125,10 +131,10 @@ def test_bad_grid_on_the_cli_is_one_line(workspace, capsys) -> None:
 
 
 def test_parallel_trials_match_sequential_ones(workspace, movielens) -> None:
-    grid = build_grid("als", ["factors=8,16", "iterations=2"])
-    sequential = tune_recommender(TuneRequest(grid=grid, register=False), settings=workspace,
+    grid = build_grid(ALS, ["factors=8,16", "iterations=2"])
+    sequential = tune(RECOMMENDER, TuneRequest(grid=grid, register=False), settings=workspace,
                                   data=movielens)
-    parallel = tune_recommender(TuneRequest(grid=grid, register=False, parallel=2),
+    parallel = tune(RECOMMENDER, TuneRequest(grid=grid, register=False, parallel=2),
                                 settings=workspace, data=movielens)
     assert parallel.version is None
     by_params = {tuple(t.params.items()): t.metrics["ndcg_at_10"] for t in sequential.trials}

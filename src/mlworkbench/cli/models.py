@@ -42,7 +42,8 @@ def list_models(
 @app.command("promote")
 def promote(
     name: str | None = typer.Argument(None, help="Registered model (default: the recommender)."),
-    metric: str = typer.Option("ndcg_at_10", help="Metric both versions are compared on."),
+    metric: str | None = typer.Option(None, help="Metric both versions are compared on "
+                                      "(default: the family's, ndcg_at_10 or roc_auc)."),
     min_gain: float = typer.Option(0.0, help="Least improvement that moves champion."),
     dry_run: bool = typer.Option(False, help="Print the comparison; change nothing."),
 ) -> None:
@@ -51,10 +52,15 @@ def promote(
     Exit code: 0 when the challenger was (or, with --dry-run, would be) promoted,
     3 when the champion stays, 1 on errors.
     """
-    from mlworkbench.training.promote import promote as run_gate
+    from mlworkbench import families
+    from mlworkbench.config import get_settings
+    from mlworkbench.training.gate import promote as run_gate
 
+    settings = get_settings()
+    family = families.for_model(settings, name) if name else families.get("recommender")
     with console.status("scoring challenger and champion on the current holdout"):
-        decision = run_gate(name, metric=metric, min_gain=min_gain, dry_run=dry_run)
+        decision = run_gate(family.trainer, name, metric=metric, min_gain=min_gain,
+                            dry_run=dry_run, settings=settings)
     rows = [["challenger", decision.challenger, fmt(decision.challenger_score)],
             ["champion", decision.champion or "-", fmt(decision.champion_score)]]
     console.print(table(f"{decision.name}: {decision.metric}", ["role", "version", "score"],

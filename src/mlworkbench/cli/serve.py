@@ -1,4 +1,4 @@
-"""``mlwb serve`` (the recommendation API) and ``mlwb recommend-all`` (batch predictions)."""
+"""``mlwb serve`` (any family's API) and ``mlwb recommend-all`` (batch recommendations)."""
 
 from __future__ import annotations
 
@@ -20,36 +20,42 @@ def serve(
     host: str | None = typer.Option(None, help="Address to bind (default MLWB_SERVE_HOST, "
                                                 "127.0.0.1)."),
     port: int | None = typer.Option(None, min=1, max=65535,
-                                    help="Port (default MLWB_SERVE_PORT, 5001)."),
+                                    help="Port (default: recommender MLWB_SERVE_PORT 5001, "
+                                         "classifier MLWB_CLASSIFIER_PORT 1234)."),
     workers: int | None = typer.Option(None, min=1, max=64,
                                        help="Worker processes (default MLWB_SERVE_WORKERS, 1)."),
     access_log: bool = typer.Option(False, help="Log every request (costs throughput)."),
 ) -> None:
-    """Serve recommendations over HTTP (docs at /docs); follows the alias of models:/NAME@alias."""
+    """Serve a registered model over HTTP (docs at /docs): the recommender's or the classifier's
+    routes, chosen by what MODEL holds; follows the alias of models:/NAME@alias."""
     import uvicorn
 
+    from mlworkbench import families
     from mlworkbench.config import get_settings
     from mlworkbench.serving.app import build_app
     from mlworkbench.serving.reference import resolve
     from mlworkbench.tracking import client as tracking
 
     settings = get_settings()
+    client = tracking.configure(settings)
+    family = families.of_reference(settings, model)
     host = host or settings.serve_host
-    port = port or settings.serve_port
+    port = port or family.port(settings)
     workers = workers or settings.serve_workers
     options = {"host": host, "port": port, "access_log": access_log, "log_level": "info",
                "timeout_graceful_shutdown": 10}
     if workers == 1:
-        app = build_app(model, settings)  # a bad reference fails here, before the port opens
+        app = build_app(model, family.served, settings)  # a bad reference fails here
         console.print(f"serving {model} on http://{host}:{port} (docs: /docs)")
         uvicorn.run(app, **options)
         return
-    resolve(tracking.configure(settings), model)  # fail fast, once, before starting workers
+    resolve(client, model)  # fail fast, once, before starting workers
     os.environ["MLWB_SERVE_MODEL"] = model  # what each worker's factory loads
+    os.environ["MLWB_SERVE_FAMILY"] = family.name
     metrics_dir = Path(tempfile.mkdtemp(prefix="prometheus-", dir=settings.home))
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     console.print(f"serving {model} on http://{host}:{port} with {workers} workers")
-    uvicorn.run("mlworkbench.serving.app:app_from_settings", factory=True, workers=workers,
+    uvicorn.run("mlworkbench.families.serving:app_from_settings", factory=True, workers=workers,
                 **options)
 
 
@@ -62,13 +68,14 @@ def recommend_all(
     """Score every known user and write (user, rank, item, score, model version) rows."""
     from mlworkbench.config import get_settings
     from mlworkbench.models.recommender import check_k
-    from mlworkbench.serving.batch import recommend_all as run_batch
     from mlworkbench.serving.model_holder import load_model
+    from mlworkbench.serving.recommender import SERVED
+    from mlworkbench.serving.recommender.batch import recommend_all as run_batch
     from mlworkbench.tracking import client as tracking
 
     check_k(k)
     settings = get_settings()
-    loaded = load_model(tracking.configure(settings), model)
+    loaded = load_model(tracking.configure(settings), model, SERVED)
     database_url = settings.resolved_database_url if store else None
     with stage_progress() as progress:
         result = run_batch(loaded, k, out, database_url,

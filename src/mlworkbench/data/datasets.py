@@ -8,13 +8,32 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Protocol
 
 import pandas as pd
 
+from mlworkbench.data.schema import SCHEMA_VERSION
 from mlworkbench.errors import DataError
 
 RATING_COLUMNS = ["user_id", "item_id", "rating", "timestamp"]
 ITEM_COLUMNS = ["item_id", "title", "year", "genres"]
+PASSENGER_COLUMNS = ["pclass", "survived", "sex", "age", "sibsp", "parch", "embarked"]
+
+
+class Dataset(Protocol):
+    """What a training run knows of its data: a name, the rows, their digest, their origin."""
+
+    name: str
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The rows a model is trained from (logged as the run's dataset input)."""
+
+    @property
+    def digest(self) -> str: ...
+
+    def tags(self) -> dict[str, str]:
+        """Where the rows came from (schema version; snapshot and batches when from the store)."""
 
 
 @dataclass(frozen=True)
@@ -26,9 +45,35 @@ class Interactions:
     items: pd.DataFrame  # item_id, title, year, genres
 
     @property
+    def frame(self) -> pd.DataFrame:
+        return self.ratings
+
+    @property
     def digest(self) -> str:
         """A content digest of the ratings: same rows, same digest (order included)."""
         return frame_digest(self.ratings[RATING_COLUMNS])
+
+    def tags(self) -> dict[str, str]:
+        return {"schema_version": SCHEMA_VERSION}
+
+
+@dataclass(frozen=True)
+class Passengers:
+    """Passengers in the store's form (pclass 1st/2nd/3rd, survived survived/died, ...)."""
+
+    name: str
+    passengers: pd.DataFrame  # PASSENGER_COLUMNS; embarked missing in the offline data
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return self.passengers
+
+    @property
+    def digest(self) -> str:
+        return frame_digest(self.passengers)
+
+    def tags(self) -> dict[str, str]:
+        return {"schema_version": SCHEMA_VERSION}
 
 
 def frame_digest(frame: pd.DataFrame) -> str:

@@ -1,7 +1,8 @@
 """What goes into the store: files (CSV, Parquet) and the offline data sets.
 
-Also the training path's door to the store: :func:`training_snapshot` returns the latest
-validated data (or a named snapshot), loading MovieLens into an empty store first.
+Also the training path's door to the store: :func:`training_snapshot` and
+:func:`passenger_snapshot` return the latest validated data (or a named snapshot), loading
+the offline data set into an empty store first.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pandas as pd
 from mlworkbench.config import Settings
 from mlworkbench.data import schema
 from mlworkbench.data.datasets import _rdataset, load_movielens
-from mlworkbench.data.store import Batch, Snapshot, Store
+from mlworkbench.data.store import Batch, PassengerSnapshot, Snapshot, Store
 from mlworkbench.errors import DataError, NothingAcceptedError
 
 logger = logging.getLogger(__name__)
@@ -45,11 +46,36 @@ def load_titanic() -> pd.DataFrame:
     return schema.conform_columns(_rdataset("vcdExtra", "Titanicp"), "passengers")
 
 
+# The seed's and Kaggle's spellings of passenger values, mapped to the store's.
+_PASSENGER_VALUES = {
+    "pclass": {"1": "1st", "2": "2nd", "3": "3rd", "1.0": "1st", "2.0": "2nd", "3.0": "3rd"},
+    "survived": {"1": "survived", "0": "died", "1.0": "survived", "0.0": "died"},
+}
+
+
+def file_kind(frame: pd.DataFrame) -> str:
+    """``passengers`` for a file with a pclass (or class) column, else ``interactions``."""
+    return "passengers" if {"pclass", "class"} & set(map(str, frame.columns)) else "interactions"
+
+
+def conform_passengers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Passenger columns and values in the store's spelling; anything else is left to the
+    schema checks (and quarantined with its reason)."""
+    frame = schema.conform_columns(frame.rename(columns={"class": "pclass"}), "passengers")
+    for column, mapping in _PASSENGER_VALUES.items():
+        text = frame[column].astype(str)
+        frame[column] = frame[column].where(~text.isin(list(mapping)), text.map(mapping))
+    return frame
+
+
 def ingest_file(store: Store, path: Path, stage: str = "training", force: bool = False) -> Batch:
-    """Ingest a file of interactions (user_id, item_id, rating, timestamp)."""
-    frame = schema.conform_columns(read_file(path), "interactions")
-    return _checked(store.ingest("interactions", frame, source=str(path), stage=stage,
-                                 force=force), store)
+    """Ingest a file of interactions (user_id, item_id, rating, timestamp) or of passengers
+    (pclass, survived, sex, age, sibsp, parch[, embarked]), told apart by their columns."""
+    raw = read_file(path)
+    kind = file_kind(raw)
+    frame = (conform_passengers(raw) if kind == "passengers"
+             else schema.conform_columns(raw, "interactions"))
+    return _checked(store.ingest(kind, frame, source=str(path), stage=stage, force=force), store)
 
 
 def ingest_dataset(store: Store, name: str, stage: str = "training",
@@ -77,6 +103,15 @@ def _checked(batch: Batch, store: Store) -> Batch:
             f"all {batch.rejected} rows were rejected{hint}; they are in quarantine as "
             f"batch {batch.id}: see `mlwb data quarantine --batch {batch.id}`")
     return batch
+
+
+def passenger_snapshot(settings: Settings, name: str | None = None) -> PassengerSnapshot:
+    """The labelled passengers a classifier trains on; Titanic is loaded into an empty store."""
+    with open_store(settings) as store:
+        if name is None and not store.batches("passengers", limit=1):
+            logger.info("no passengers in the data store: loading Titanic into %s", store.url)
+            ingest_dataset(store, "titanic")
+        return store.passenger_snapshot(name)
 
 
 def training_snapshot(settings: Settings, name: str | None = None) -> Snapshot:

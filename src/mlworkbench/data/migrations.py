@@ -3,7 +3,9 @@
 Each migration is a function of Alembic's :class:`Operations` (``op.add_column``, ...),
 run without Alembic's script directory: the list below *is* the history, and the
 ``store_version`` table records what a database has had applied. Version 1 is the
-baseline (the tables as first defined); later changes append a function, never edit one.
+baseline (the first tables, created as :mod:`tables` defines them now); later changes
+append a function, never edit one, and bring an older store to the same shape by
+looking at what it has (a column the baseline now creates is only added where missing).
 """
 
 from __future__ import annotations
@@ -25,13 +27,39 @@ _version_table = sa.Table(
 )
 
 
+_BASELINE = (tables.ingest_batches, tables.items, tables.interactions, tables.passengers,
+             tables.quarantine, tables.snapshots)
+
+
 def _baseline(op: Operations) -> None:
-    tables.metadata.create_all(op.get_bind())
+    tables.metadata.create_all(op.get_bind(), tables=list(_BASELINE))
+
+
+def _add_missing(op: Operations, table: sa.Table, *names: str) -> None:
+    """Add ``table``'s columns ``names`` where the database lacks them (as defined now)."""
+    present = {column["name"] for column in sa.inspect(op.get_bind()).get_columns(table.name)}
+    for name in names:
+        if name not in present:
+            column = table.c[name]
+            default = column.server_default.arg if column.server_default is not None else None
+            op.add_column(table.name, sa.Column(name, column.type, nullable=column.nullable,
+                                                server_default=default))
+
+
+def _served_tables(op: Operations) -> None:
+    # Stores written by earlier services already hold prediction_log and
+    # precomputed_recommendations (created outside the migrations): keep their rows.
+    served = (tables.prediction_log, tables.classifier_predictions, tables.precomputed)
+    tables.metadata.create_all(op.get_bind(), tables=list(served), checkfirst=True)
+    _add_missing(op, tables.prediction_log, "role")
+    _add_missing(op, tables.passengers, "embarked")
 
 
 MIGRATIONS: list[tuple[int, str, Callable[[Operations], None]]] = [
     (1, "baseline: ingest_batches, items, interactions, passengers, quarantine, snapshots",
      _baseline),
+    (2, "served tables (prediction_log + role, classifier_predictions, "
+        "precomputed_recommendations); passengers.embarked", _served_tables),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -1,10 +1,13 @@
-"""What was served, and what was precomputed: two tables in the data store.
+"""What was served, and what was precomputed: reads and writes of the store's served tables.
 
-``prediction_log`` gets one row per (response, user): the request id, the model
-that answered, the items and scores as JSON arrays, and when. Monitoring joins
-it with later interactions. ``precomputed_recommendations`` holds one row per
-(model version, user, rank), written by ``mlwb recommend-all`` and read by the
-service for ``?source=precomputed``.
+Each model family logs to its own table (:data:`tables.SERVED_TABLES`): the
+recommender's ``prediction_log`` has one row per (response, user) with the items and
+scores as JSON arrays; the classifier's ``classifier_predictions`` one row per
+(response, passenger) with the features and the probability. Monitoring joins them
+with later data. ``precomputed_recommendations`` holds one row per (model version,
+user, rank), written by ``mlwb recommend-all`` and read for ``?source=precomputed``.
+Every table comes from the store's migrations (:mod:`migrations`), applied when the
+process first opens the store.
 
 SQLite by default, PostgreSQL when ``MLWB_DATABASE_URL`` says so; SQLAlchemy
 errors are translated into :class:`~mlworkbench.errors.DataError` here.
@@ -18,80 +21,32 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    DateTime,
-    Engine,
-    Float,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    delete,
-    event,
-    select,
-)
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from mlworkbench.data import migrations
+from mlworkbench.data.engine import create_engine, engine_url, safe_url
+from mlworkbench.data.tables import SERVED_TABLES, precomputed
 from mlworkbench.errors import DataError
-
-metadata = MetaData()
-
-prediction_log = Table(
-    "prediction_log",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("request_id", String(64), nullable=False, index=True),
-    Column("served_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("model_name", String(255), nullable=False),
-    Column("model_version", Integer, nullable=True),
-    Column("source", String(16), nullable=False),
-    Column("user_id", BigInteger, nullable=True, index=True),
-    Column("fallback", String(32), nullable=True),
-    Column("items", Text, nullable=False),  # JSON array of item ids, best first
-    Column("scores", Text, nullable=False),  # JSON array of scores, same order
-)
-
-precomputed = Table(
-    "precomputed_recommendations",
-    metadata,
-    Column("model_name", String(255), nullable=False),
-    Column("model_version", Integer, nullable=False),  # 0: a model outside the registry
-    Column("user_id", BigInteger, nullable=False),
-    Column("rank", Integer, nullable=False),
-    Column("item_id", BigInteger, nullable=False),
-    Column("score", Float, nullable=False),
-    Index("ix_precomputed_lookup", "model_name", "model_version", "user_id", "rank"),
-)
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 
 
-def _sqlite_pragmas(connection: Any, _record: Any) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the log writer
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
 def store_engine(url: str) -> Engine:
-    """One engine per URL for the process, with the two tables created on first use."""
+    """One engine per URL for the process, the store migrated to the latest version on first use."""
+    url = engine_url(url)
     with _lock:
         engine = _engines.get(url)
         if engine is not None:
             return engine
-        with translated(f"open the data store at {url}"):
-            if url.startswith("sqlite"):
-                engine = create_engine(url, connect_args={"timeout": 30})
-                event.listen(engine, "connect", _sqlite_pragmas)
-            else:
-                engine = create_engine(url, pool_pre_ping=True)
-            metadata.create_all(engine, checkfirst=True)
+        with translated(f"open the data store at {safe_url(url)}"):
+            engine = create_engine(url)
+            try:
+                migrations.migrate(engine)
+            except BaseException:
+                engine.dispose()
+                raise
         _engines[url] = engine
         return engine
 
@@ -111,22 +66,36 @@ def translated(action: str) -> Iterator[None]:
     except SQLAlchemyError as exc:
         reason = str(exc).splitlines()[0]
         raise DataError(f"cannot {action}: {reason}") from exc
+    except OSError as exc:  # e.g. the SQLite file's directory cannot be created
+        raise DataError(f"cannot {action}: {exc}") from exc
 
 
-def append_predictions(engine: Engine, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert prediction-log rows in one transaction."""
+def served_table(name: str) -> Any:
+    """A prediction-log table by name (a family names its own)."""
+    try:
+        return SERVED_TABLES[name]
+    except KeyError:
+        raise DataError(f"no prediction-log table {name!r}; known: {sorted(SERVED_TABLES)}") \
+            from None
+
+
+def append_predictions(engine: Engine, rows: Sequence[dict[str, Any]],
+                       table: str = "prediction_log") -> None:
+    """Insert prediction-log rows into ``table`` in one transaction."""
     if not rows:
         return
-    with translated("append to the prediction log"), engine.begin() as connection:
-        connection.execute(prediction_log.insert(), list(rows))
+    with translated(f"append to {table}"), engine.begin() as connection:
+        connection.execute(served_table(table).insert(), list(rows))
 
 
-def read_predictions(engine: Engine, limit: int | None = None) -> pd.DataFrame:
-    """The prediction log, oldest first."""
-    query = select(prediction_log).order_by(prediction_log.c.id)
+def read_predictions(engine: Engine, limit: int | None = None,
+                     table: str = "prediction_log") -> pd.DataFrame:
+    """A prediction-log table, oldest first."""
+    served = served_table(table)
+    query = select(served).order_by(served.c.id)
     if limit is not None:
         query = query.limit(limit)
-    with translated("read the prediction log"), engine.connect() as connection:
+    with translated(f"read {table}"), engine.connect() as connection:
         return pd.read_sql(query, connection)
 
 

@@ -23,7 +23,7 @@ import pandera.pandas as pa
 
 from mlworkbench.errors import DataError
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: passengers gained the optional column embarked
 REASONS = "reasons"
 ALIASES = {"userId": "user_id", "movieId": "item_id", "userid": "user_id", "movieid": "item_id"}
 
@@ -39,6 +39,7 @@ class Table:
     nullable: frozenset[str]
     rules: dict[str, list[Rule]]
     key: tuple[str, ...]
+    optional: frozenset[str] = frozenset()  # columns a file may leave out (then all missing)
 
 
 def _whole(series: pd.Series) -> pd.Series:
@@ -69,15 +70,17 @@ ITEMS = Table(
 )
 PASSENGERS = Table(
     "passengers", {"pclass": "str", "survived": "str", "sex": "str", "age": "float",
-                   "sibsp": "int", "parch": "int"},
-    frozenset({"age", "survived"}),
+                   "sibsp": "int", "parch": "int", "embarked": "str"},
+    frozenset({"age", "survived", "embarked"}),
     {"pclass": [("pclass must be 1st, 2nd or 3rd", lambda s: s.isin(["1st", "2nd", "3rd"]))],
      "survived": [("survived must be survived or died", lambda s: s.isin(["survived", "died"]))],
      "sex": [("sex must be female or male", lambda s: s.isin(["female", "male"]))],
      "age": [("age must be 0 to 110", lambda s: (s >= 0) & (s <= 110))],
      "sibsp": [("sibsp must be a count 0 to 20", _count)],
-     "parch": [("parch must be a count 0 to 20", _count)]},
+     "parch": [("parch must be a count 0 to 20", _count)],
+     "embarked": [("embarked must be C, Q or S", lambda s: s.isin(["C", "Q", "S"]))]},
     (),
+    frozenset({"embarked"}),  # the offline data has no port of embarkation
 )
 TABLES = {table.name: table for table in (INTERACTIONS, ITEMS, PASSENGERS)}
 
@@ -102,7 +105,8 @@ def conform_columns(frame: pd.DataFrame, table: str) -> pd.DataFrame:
         renamed = renamed.drop(columns=[c for c in ("rownames",) if c in renamed.columns])
     expected = list(spec.columns)
     unknown = [str(c) for c in renamed.columns if c not in spec.columns]
-    missing = [c for c in expected if c not in renamed.columns]
+    missing = [c for c in expected if c not in renamed.columns and c not in spec.optional]
+    renamed = renamed.assign(**{c: None for c in spec.optional if c not in renamed.columns})
     if unknown or missing:
         parts = ([f"unknown column(s) {', '.join(unknown)}"] if unknown else []) + (
             [f"missing column(s) {', '.join(missing)}"] if missing else [])
@@ -200,6 +204,7 @@ def schema_document() -> dict[str, Any]:
                     for name, kind in table.columns.items()
                 },
                 "unique": list(table.key),
+                "optional": sorted(table.optional),
                 **({"references": {"item_id": "items.item_id"},
                     "extra_checks": ["timestamp is not in the future"]}
                    if table.name == "interactions" else {}),

@@ -24,7 +24,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mlworkbench.data import bulk, migrations, schema
 from mlworkbench.data import tables as t
-from mlworkbench.data.datasets import ITEM_COLUMNS, RATING_COLUMNS, Interactions, frame_digest
+from mlworkbench.data.datasets import (
+    ITEM_COLUMNS,
+    PASSENGER_COLUMNS,
+    RATING_COLUMNS,
+    Interactions,
+    Passengers,
+    frame_digest,
+)
 from mlworkbench.data.engine import create_engine, engine_url, safe_url
 from mlworkbench.errors import DataError, StoreError
 
@@ -58,15 +65,44 @@ class Snapshot(Interactions):
 
     @property
     def batch_label(self) -> str:
-        """The batch ids as compact ranges (``1-40,43``), short enough for an MLflow tag."""
-        spans: list[list[int]] = []
-        for batch_id in sorted(self.batch_ids):
-            if spans and batch_id == spans[-1][1] + 1:
-                spans[-1][1] = batch_id
-            else:
-                spans.append([batch_id, batch_id])
-        label = ",".join(f"{a}-{b}" if b > a else str(a) for a, b in spans)
-        return label if len(label) <= 480 else f"{label[:460]}... ({len(self.batch_ids)} batches)"
+        return batch_label(self.batch_ids)
+
+    def tags(self) -> dict[str, str]:
+        return snapshot_tags(self)
+
+
+@dataclass(frozen=True)
+class PassengerSnapshot(Passengers):
+    """Labelled passengers read from the store, naming their batches and schema."""
+
+    batch_ids: tuple[int, ...] = ()
+    schema_version: str = schema.SCHEMA_VERSION
+    snapshot: str | None = None
+
+    @property
+    def batch_label(self) -> str:
+        return batch_label(self.batch_ids)
+
+    def tags(self) -> dict[str, str]:
+        return snapshot_tags(self)
+
+
+def batch_label(batch_ids: tuple[int, ...]) -> str:
+    """Batch ids as compact ranges (``1-40,43``), short enough for an MLflow tag."""
+    spans: list[list[int]] = []
+    for batch_id in sorted(batch_ids):
+        if spans and batch_id == spans[-1][1] + 1:
+            spans[-1][1] = batch_id
+        else:
+            spans.append([batch_id, batch_id])
+    label = ",".join(f"{a}-{b}" if b > a else str(a) for a, b in spans)
+    return label if len(label) <= 480 else f"{label[:460]}... ({len(batch_ids)} batches)"
+
+
+def snapshot_tags(data: Snapshot | PassengerSnapshot) -> dict[str, str]:
+    """What names the data a run saw: schema version, snapshot and batches (run tags data.*)."""
+    return {"schema_version": data.schema_version, "snapshot": data.snapshot or "latest",
+            "batches": data.batch_label}
 
 
 class Store:
@@ -173,11 +209,12 @@ class Store:
         with self._translated(f"count {kind}"), self.engine.connect() as connection:
             return int(connection.execute(query).scalar_one())
 
-    def snapshot(self, name: str | None = None) -> Snapshot:
-        """The named snapshot, or the latest validated data (training + production batches)."""
+    def _snapshot_batches(self, kind: str, name: str | None) -> tuple[tuple[int, ...], str]:
+        """The batch ids (of ``kind``) of a named snapshot or the latest validated data, and
+        the schema versions they were validated against."""
+        batches = [b for b in reversed(self.batches(kind))]
         if name is None:
-            batch_ids = tuple(batch.id for batch in reversed(self.batches("interactions"))
-                              if batch.stage in TRAINING_STAGES)
+            batch_ids = tuple(b.id for b in batches if b.stage in TRAINING_STAGES)
         else:
             query = sa.select(t.snapshots.c.batch_ids).where(t.snapshots.c.name == name)
             with self._translated("read a snapshot"), self.engine.connect() as connection:
@@ -185,16 +222,38 @@ class Store:
             if found is None:
                 raise DataError(f"no snapshot named {name!r}; create it with "
                                 f"`mlwb data snapshot {name}`")
-            batch_ids = tuple(int(i) for i in found)
+            of_kind = {b.id for b in batches}
+            batch_ids = tuple(int(i) for i in found if int(i) in of_kind)
         if not batch_ids:
-            raise DataError("the data store holds no interactions; run "
-                            "`mlwb data ingest --dataset movielens` first")
-        ratings, items = self._read(batch_ids)
+            dataset = {"interactions": "movielens", "passengers": "titanic"}.get(kind, kind)
+            where = f"snapshot {name!r}" if name else "the data store"
+            raise DataError(f"{where} holds no {kind}; run "
+                            f"`mlwb data ingest --dataset {dataset}` first")
         wanted = set(batch_ids)
-        versions = sorted({b.schema_version for b in self.batches("interactions")
-                           if b.id in wanted})
+        versions = sorted({b.schema_version for b in batches if b.id in wanted})
+        return batch_ids, ",".join(versions)
+
+    def snapshot(self, name: str | None = None) -> Snapshot:
+        """The named snapshot, or the latest validated data (training + production batches)."""
+        batch_ids, versions = self._snapshot_batches("interactions", name)
+        ratings, items = self._read(batch_ids)
         return Snapshot(name=f"store:{name or 'latest'}", ratings=ratings, items=items,
-                        batch_ids=batch_ids, schema_version=",".join(versions), snapshot=name)
+                        batch_ids=batch_ids, schema_version=versions, snapshot=name)
+
+    def passenger_snapshot(self, name: str | None = None) -> PassengerSnapshot:
+        """Labelled passengers of a named snapshot or of the latest validated batches."""
+        batch_ids, versions = self._snapshot_batches("passengers", name)
+        p = t.passengers.c
+        query = (sa.select(*(p[c] for c in PASSENGER_COLUMNS))
+                 .where(p.batch_id.in_(batch_ids), p.survived.is_not(None)).order_by(p.id))
+        with self._translated("read passengers"), self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        frame = pd.DataFrame(rows, columns=PASSENGER_COLUMNS).astype(
+            {"age": "float64", "sibsp": "int64", "parch": "int64"})
+        if frame["embarked"].isna().all():  # no batch had the column: not a feature
+            frame = frame.drop(columns="embarked")
+        return PassengerSnapshot(name=f"store:passengers:{name or 'latest'}", passengers=frame,
+                                 batch_ids=batch_ids, schema_version=versions, snapshot=name)
 
     def save_snapshot(self, name: str) -> Snapshot:
         """Freeze the current latest data under ``name`` (a set of batch ids)."""

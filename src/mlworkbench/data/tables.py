@@ -61,6 +61,7 @@ passengers = sa.Table(
     sa.Column("sibsp", sa.Integer, nullable=False),
     sa.Column("parch", sa.Integer, nullable=False),
     sa.Column("batch_id", sa.Integer, sa.ForeignKey("ingest_batches.id"), nullable=False),
+    sa.Column("embarked", sa.String(1), nullable=True),  # C | Q | S; absent from the offline data
 )
 
 quarantine = sa.Table(
@@ -81,5 +82,56 @@ snapshots = sa.Table(
     sa.Column("schema_version", sa.String(16), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
+
+# -- what the services served (written by the prediction log, read by monitoring) -------------
+
+def _served_columns() -> list[sa.Column]:
+    """The columns every prediction-log table starts with: which response, which model, when."""
+    return [
+        sa.Column("id", BigId, primary_key=True),
+        sa.Column("request_id", sa.String(64), nullable=False, index=True),
+        sa.Column("served_at", sa.DateTime(timezone=True), nullable=False, index=True),
+        sa.Column("model_name", sa.String(255), nullable=False),
+        sa.Column("model_version", sa.Integer, nullable=True),
+        sa.Column("role", sa.String(16), nullable=False, server_default="champion"),
+        sa.Column("source", sa.String(16), nullable=False),
+    ]
+
+
+prediction_log = sa.Table(  # the recommender's: one row per (response, user)
+    "prediction_log", metadata,
+    *_served_columns(),
+    sa.Column("user_id", sa.BigInteger, nullable=True, index=True),
+    sa.Column("fallback", sa.String(32), nullable=True),
+    sa.Column("items", sa.Text, nullable=False),  # JSON array of item ids, best first
+    sa.Column("scores", sa.Text, nullable=False),  # JSON array of scores, same order
+)
+
+classifier_predictions = sa.Table(  # the classifier's: one row per (response, passenger)
+    "classifier_predictions", metadata,
+    *_served_columns(),
+    sa.Column("pclass", sa.Integer, nullable=False),
+    sa.Column("sex", sa.String(8), nullable=False),
+    sa.Column("age", sa.Float(precision=53), nullable=True),
+    sa.Column("sibsp", sa.Integer, nullable=True),
+    sa.Column("parch", sa.Integer, nullable=True),
+    sa.Column("embarked", sa.String(1), nullable=True),
+    sa.Column("probability", sa.Float(precision=53), nullable=False),
+    sa.Column("survived", sa.Boolean, nullable=False),
+)
+
+precomputed = sa.Table(  # `mlwb recommend-all`: one row per (model version, user, rank)
+    "precomputed_recommendations", metadata,
+    sa.Column("model_name", sa.String(255), nullable=False),
+    sa.Column("model_version", sa.Integer, nullable=False),  # 0: a model outside the registry
+    sa.Column("user_id", sa.BigInteger, nullable=False),
+    sa.Column("rank", sa.Integer, nullable=False),
+    sa.Column("item_id", sa.BigInteger, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Index("ix_precomputed_lookup", "model_name", "model_version", "user_id", "rank"),
+)
+
+SERVED_TABLES = {"prediction_log": prediction_log,
+                 "classifier_predictions": classifier_predictions}
 
 DATA_TABLES = {"interactions": interactions, "items": items, "passengers": passengers}

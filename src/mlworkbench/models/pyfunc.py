@@ -117,15 +117,28 @@ def log_recommender(
         )
 
 
-def load_recommender(model_uri: str) -> tuple[Recommender, Any]:
-    """The :class:`Recommender` inside a logged pyfunc model, and the pyfunc's metadata.
+def load_pyfunc(model_uri: str) -> Any:
+    """MLflow's pyfunc for ``model_uri``, any flavour; errors translated.
 
     Call :func:`mlworkbench.tracking.client.configure` first so that ``models:/``
     references resolve against the configured registry.
     """
     with translated(f"load model {model_uri!r}"):
-        pyfunc = mlflow.pyfunc.load_model(model_uri)
-    python_model = pyfunc.unwrap_python_model()
+        return mlflow.pyfunc.load_model(model_uri)
+
+
+def recommender_of(pyfunc: Any, model_uri: str) -> Recommender:
+    """The :class:`Recommender` inside a loaded pyfunc; DataError for any other model."""
+    try:
+        python_model = pyfunc.unwrap_python_model()
+    except Exception:  # MLflow raises MlflowException for non-python_function models
+        python_model = None
     if not isinstance(python_model, RecommenderPyfunc):
         raise DataError(f"model {model_uri!r} is not an mlworkbench recommender")
-    return python_model.recommender, pyfunc.metadata
+    return python_model.recommender
+
+
+def load_recommender(model_uri: str) -> tuple[Recommender, Any]:
+    """The :class:`Recommender` inside a logged pyfunc model, and the pyfunc itself."""
+    pyfunc = load_pyfunc(model_uri)
+    return recommender_of(pyfunc, model_uri), pyfunc

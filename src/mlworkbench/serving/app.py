@@ -1,8 +1,11 @@
 """The FastAPI app factory: wires settings, model holder, prediction log, metrics and routes.
 
-``build_app(uri)`` loads the model first (a bad reference fails before any port
-opens); ``app_from_settings`` is the factory uvicorn workers call when
-``mlwb serve --workers N`` runs several processes.
+One core for every model family: the family (:class:`ServedFamily`) brings its loader,
+its routes and its prediction-log table; the core brings health, ``/model``, admin,
+metrics and MLflow's scoring protocol (``/invocations``). ``build_app(uri, family)``
+loads the model first (a bad reference fails before any port opens);
+``app_factory`` is the factory uvicorn workers call when ``mlwb serve --workers N``
+runs several processes.
 """
 
 from __future__ import annotations
@@ -18,25 +21,30 @@ from mlworkbench.config import Settings, get_settings
 from mlworkbench.errors import ConfigError
 from mlworkbench.serving import errors
 from mlworkbench.serving.deps import Service
+from mlworkbench.serving.family import ServedFamily
 from mlworkbench.serving.metrics import MetricsMiddleware, ServiceMetrics
 from mlworkbench.serving.model_holder import LoadedModel, ModelHolder
 from mlworkbench.serving.prediction_log import PredictionLog
-from mlworkbench.serving.routes import admin, health, items, metrics, model, recommendations, users
+from mlworkbench.serving.routes import admin, health, invocations, metrics, model
 
 logger = logging.getLogger(__name__)
 
-DESCRIPTION = """Recommendations from the model registered in MLflow, hot-swapped when its alias
-moves. Every answer names the model name and version that produced it (body and
-`X-Model-Name`/`X-Model-Version` headers). Errors are `{"detail": ..., "field": ...}`."""
+COMMON = """
+
+Served from the model registered in MLflow, hot-swapped when its alias moves. Every answer
+names the model name and version that produced it (body and `X-Model-Name`/`X-Model-Version`
+headers). Errors are `{"detail": ..., "field": ...}`. `POST /invocations` speaks MLflow's
+scoring protocol, so clients of `mlflow models serve` work unchanged."""
 
 
 def create_app(holder: ModelHolder, settings: Settings | None = None) -> FastAPI:
     """An app around ``holder`` (loaded or not: /ready says 503 until a model is in)."""
     settings = settings or holder.settings
     service_metrics = ServiceMetrics()
+    family = holder.family
     log = PredictionLog(settings.resolved_database_url, settings.prediction_log_buffer,
                         settings.prediction_log_flush_seconds,
-                        on_drop=service_metrics.log_dropped.inc)
+                        on_drop=service_metrics.log_dropped.inc, table=family.log_table)
     service = Service(settings, holder, service_metrics, log)
 
     def swapped(_previous: LoadedModel | None, current: LoadedModel) -> None:
@@ -57,28 +65,28 @@ def create_app(holder: ModelHolder, settings: Settings | None = None) -> FastAPI
             holder.stop_polling()
             log.close()
 
-    app = FastAPI(title="mlworkbench recommender", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+    app = FastAPI(title=family.title, version=__version__,
+                  description=family.description + COMMON, lifespan=lifespan)
     app.state.service = service
     errors.install(app)
-    for router in (health.router, model.router, recommendations.router, users.router,
-                   items.router, admin.router, metrics.router):
+    for router in (health.router, model.router, *family.routers, invocations.router,
+                   admin.router, metrics.router):
         app.include_router(router)
     app.add_middleware(MetricsMiddleware, metrics=service_metrics)
     return app
 
 
-def build_app(uri: str, settings: Settings | None = None) -> FastAPI:
+def build_app(uri: str, family: ServedFamily, settings: Settings | None = None) -> FastAPI:
     """Load ``uri`` now (errors raise here, as mlworkbench errors) and build the app."""
     settings = settings or get_settings()
-    holder = ModelHolder(uri, settings)
+    holder = ModelHolder(uri, settings, family)
     holder.load()
     return create_app(holder, settings)
 
 
-def app_from_settings() -> FastAPI:
-    """uvicorn's factory for worker processes: the model reference is ``MLWB_SERVE_MODEL``."""
+def app_factory(family: ServedFamily) -> FastAPI:
+    """What uvicorn's worker processes build: the reference is ``MLWB_SERVE_MODEL``."""
     settings = get_settings()
     if not settings.serve_model:
         raise ConfigError("MLWB_SERVE_MODEL is not set: start the service with `mlwb serve MODEL`")
-    return build_app(settings.serve_model, settings)
+    return build_app(settings.serve_model, family, settings)

@@ -24,7 +24,7 @@ class Service:
     holder: ModelHolder
     metrics: ServiceMetrics
     log: PredictionLog
-    precomputed_depth: dict[tuple[str, int], int] = field(default_factory=dict)
+    cache: dict[object, object] = field(default_factory=dict)  # a family's per-app lookups
 
 
 async def get_service(request: Request) -> Service:

@@ -14,15 +14,14 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from mlflow.tracking import MlflowClient
 
 from mlworkbench.config import Settings
 from mlworkbench.errors import MlwbError
-from mlworkbench.models.pyfunc import load_recommender
-from mlworkbench.models.recommender import Recommender
 from mlworkbench.serving import reference as refs
-from mlworkbench.serving.render import Renderer
+from mlworkbench.serving.family import ServedFamily
 from mlworkbench.tracking import client as tracking
 from mlworkbench.tracking.registry import alias_version
 
@@ -33,10 +32,12 @@ logger = logging.getLogger(__name__)
 class LoadedModel:
     """One loaded model version and what the service reports about it."""
 
-    recommender: Recommender
+    model: Any  # the family's own object (a Recommender, a scikit-learn pipeline)
+    pyfunc: Any  # the MLflow pyfunc it was loaded from (the scoring protocol calls it)
     reference: refs.Reference
     provenance: refs.Provenance
-    renderer: Renderer
+    family: ServedFamily
+    prepared: Any  # the family's per-version pieces (e.g. pre-serialised JSON)
     loaded_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     @property
@@ -51,25 +52,30 @@ class LoadedModel:
     def headers(self) -> dict[str, str]:
         return {"X-Model-Name": self.name, "X-Model-Version": str(self.version or "")}
 
+    @property
+    def ref(self) -> dict[str, object]:
+        return {"name": self.name, "version": self.version}
+
     def describe(self) -> dict[str, object]:
         ref = self.reference
         return {
             "name": ref.name, "version": ref.version, "alias": ref.alias, "run_id": ref.run_id,
-            "reference": ref.uri, "source": ref.load_uri, "engine": self.recommender.engine.kind,
-            "users": len(self.recommender.user_ids), "items": self.recommender.n_items,
+            "reference": ref.uri, "source": ref.load_uri, "family": self.family.name,
+            **self.family.describe(self.model),
             "metrics": self.provenance.metrics, "dataset_digest": self.provenance.dataset_digest,
             "loaded_at": self.loaded_at.isoformat(),
         }
 
 
-def load_model(client: MlflowClient, uri: str) -> LoadedModel:
-    """Resolve ``uri`` to one version, load it and prepare its pre-serialised pieces."""
+def load_model(client: MlflowClient, uri: str, family: ServedFamily) -> LoadedModel:
+    """Resolve ``uri`` to one version, load it as ``family``'s and prepare its pieces."""
     reference = refs.resolve(client, uri)
-    recommender, metadata = load_recommender(reference.load_uri)
-    reference = refs.registered_as(client, reference, getattr(metadata, "run_id", None))
+    model, pyfunc = family.load(reference.load_uri)
+    run_id = getattr(getattr(pyfunc, "metadata", None), "run_id", None)
+    reference = refs.registered_as(client, reference, run_id)
     provenance = refs.provenance(client, reference.run_id)
-    renderer = Renderer(recommender, reference.name, reference.version)
-    return LoadedModel(recommender, reference, provenance, renderer)
+    prepared = family.prepare(model, reference.name, reference.version)
+    return LoadedModel(model, pyfunc, reference, provenance, family, prepared)
 
 
 SwapListener = Callable[[LoadedModel | None, LoadedModel], None]
@@ -78,9 +84,11 @@ SwapListener = Callable[[LoadedModel | None, LoadedModel], None]
 class ModelHolder:
     """Holds the served model; loads, swaps and (optionally) follows an alias."""
 
-    def __init__(self, uri: str, settings: Settings, on_swap: SwapListener | None = None) -> None:
+    def __init__(self, uri: str, settings: Settings, family: ServedFamily,
+                 on_swap: SwapListener | None = None) -> None:
         self.uri = uri
         self.settings = settings
+        self.family = family
         self.current: LoadedModel | None = None
         self.last_error: str | None = None
         self._listeners: list[SwapListener] = [on_swap] if on_swap else []
@@ -102,7 +110,7 @@ class ModelHolder:
         """Load the reference now (re-reading the alias) and swap it in; errors keep the old."""
         with self._load_lock:
             try:
-                model = load_model(self.client, self.uri)
+                model = load_model(self.client, self.uri, self.family)
             except MlwbError as exc:
                 self.last_error = str(exc)
                 raise

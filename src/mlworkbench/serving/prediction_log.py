@@ -1,5 +1,7 @@
 """What was served goes to the data store, written by one background thread in batches.
 
+Every family logs through this one writer, to its own table (the family makes the rows).
+
 ``submit`` only appends to an in-memory buffer (no I/O, no serialisation), so
 a request never waits on, or fails because of, the store. When the store is
 down, rows wait in the buffer; when the buffer is full, new rows are dropped,
@@ -9,15 +11,11 @@ counted (a metric) and logged — never silently. ``close`` flushes what is held
 from __future__ import annotations
 
 import collections
-import datetime as dt
 import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-
-import numpy as np
-import orjson
+from typing import Protocol
 
 from mlworkbench.data import predictions
 from mlworkbench.errors import MlwbError
@@ -27,31 +25,13 @@ logger = logging.getLogger(__name__)
 _MAX_BACKOFF_S = 30.0
 
 
-@dataclass(frozen=True)
-class Served:
-    """One response: a row per user, items and scores as served."""
+class Entry(Protocol):
+    """One response as a family logs it: its row count, and the rows for its table."""
 
-    request_id: str
-    served_at: dt.datetime
-    model_name: str
-    model_version: int | None
-    source: str
-    user_ids: list[int | None]
-    item_ids: np.ndarray  # (users, k), -1 = padding
-    scores: np.ndarray  # (users, k)
-    fallback: list[str | None]
+    @property
+    def size(self) -> int: ...
 
-    def rows(self) -> list[dict]:
-        valid = self.item_ids >= 0
-        return [
-            {"request_id": self.request_id, "served_at": self.served_at,
-             "model_name": self.model_name, "model_version": self.model_version,
-             "source": self.source, "user_id": user, "fallback": fallback,
-             "items": orjson.dumps(items[keep].tolist()).decode(),
-             "scores": orjson.dumps(np.round(scores[keep].astype(np.float64), 6).tolist()).decode()}
-            for user, items, scores, keep, fallback in zip(
-                self.user_ids, self.item_ids, self.scores, valid, self.fallback, strict=True)
-        ]
+    def rows(self) -> list[dict]: ...
 
 
 class PredictionLog:
@@ -63,14 +43,16 @@ class PredictionLog:
         capacity: int,
         flush_seconds: float = 1.0,
         on_drop: Callable[[int], None] | None = None,
+        table: str = "prediction_log",
     ) -> None:
         self.database_url = database_url
+        self.table = table
         self.capacity = capacity
         self.flush_seconds = flush_seconds
         self.dropped = 0
         self.written = 0
         self._on_drop = on_drop or (lambda _n: None)
-        self._buffer: collections.deque[Served] = collections.deque()
+        self._buffer: collections.deque[Entry] = collections.deque()
         self._held = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -82,9 +64,9 @@ class PredictionLog:
         """Rows waiting to be written."""
         return self._held
 
-    def submit(self, served: Served) -> None:
+    def submit(self, served: Entry) -> None:
         """Queue one response's rows; drops (and counts) them when the buffer is full."""
-        rows = len(served.user_ids)
+        rows = served.size
         with self._lock:
             if self._held + rows <= self.capacity:
                 self._buffer.append(served)
@@ -124,7 +106,8 @@ class PredictionLog:
             return 0
         rows = [row for served in batch for row in served.rows()]
         try:
-            predictions.append_predictions(predictions.store_engine(self.database_url), rows)
+            predictions.append_predictions(predictions.store_engine(self.database_url), rows,
+                                           self.table)
         except MlwbError:
             with self._lock:  # put them back in front, in order; they still count as held
                 self._buffer.extendleft(reversed(batch))

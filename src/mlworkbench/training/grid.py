@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from mlworkbench.errors import InvalidParameterError
-from mlworkbench.models import hyperparameters
 
 Grid = dict[str, list[int | float]]
 
@@ -45,8 +44,11 @@ def read_grid_file(path: Path) -> dict[str, list[Any]]:
     return {str(k): v if isinstance(v, list) else [v] for k, v in loaded.items()}
 
 
-def build_grid(kind: str, options: Iterable[str] = (), file: Path | None = None) -> Grid:
-    """Merge ``--grid`` options and a grid file; validate every value against ``kind``."""
+Validate = Callable[[dict[str, Any]], dict[str, Any]]  # the family's hyperparameter check
+
+
+def build_grid(validate: Validate, options: Iterable[str] = (), file: Path | None = None) -> Grid:
+    """Merge ``--grid`` options and a grid file; check every value with ``validate``."""
     raw: dict[str, list[Any]] = read_grid_file(file) if file else {}
     for option in options:
         name, values = parse_grid_option(option)
@@ -59,7 +61,7 @@ def build_grid(kind: str, options: Iterable[str] = (), file: Path | None = None)
     for name, values in raw.items():
         if not values:
             raise InvalidParameterError(name, "the grid", "a non-empty list of values", values)
-        typed = [hyperparameters.validate(kind, {name: value})[name] for value in values]
+        typed = [validate({name: value})[name] for value in values]
         grid[name] = list(dict.fromkeys(typed))  # drop repeats, keep order
     return grid
 

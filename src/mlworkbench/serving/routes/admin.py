@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from mlworkbench.serving.deps import Admin, ServiceDep
-from mlworkbench.serving.render import dumps
+from mlworkbench.serving.encoding import dumps
 from mlworkbench.serving.schemas import ErrorResponse, ReloadResponse
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Admin])

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from mlworkbench.serving.encoding import dumps
 from mlworkbench.serving.errors import json_error
-from mlworkbench.serving.render import dumps
 
 router = APIRouter(tags=["health"])
 
@@ -23,5 +23,5 @@ async def ready(request: Request) -> Response:
     model = request.app.state.service.holder.current
     if model is None:
         return json_error(503, "no model is loaded yet")
-    body = {"status": "ready", "model": model.renderer.model}
+    body = {"status": "ready", "model": model.ref}
     return Response(dumps(body), media_type="application/json", headers=model.headers)

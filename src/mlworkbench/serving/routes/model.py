@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from mlworkbench.serving.deps import ModelDep
-from mlworkbench.serving.render import dumps
+from mlworkbench.serving.encoding import dumps
 from mlworkbench.serving.schemas import ErrorResponse, ModelInfo
 
 router = APIRouter(tags=["model"])

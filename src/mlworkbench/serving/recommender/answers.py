@@ -12,20 +12,24 @@ import numpy as np
 from starlette.responses import Response
 
 from mlworkbench.data import predictions
-from mlworkbench.models.recommender import Recommendations
+from mlworkbench.models.recommender import Recommendations, Recommender
 from mlworkbench.serving.deps import Service
+from mlworkbench.serving.encoding import respond as respond_json
 from mlworkbench.serving.errors import PrecomputedMissingError, ServiceError
 from mlworkbench.serving.model_holder import LoadedModel
-from mlworkbench.serving.prediction_log import Served
-from mlworkbench.serving.render import dumps
+from mlworkbench.serving.recommender.logged import Served
+from mlworkbench.serving.recommender.render import Renderer
 
 FALLBACK_POPULAR = "popular"
 FALLBACK_ITEM_MEAN = "item-mean"  # engines without an exact fold-in (BPR, popularity)
 
 
 def respond(payload: dict, model: LoadedModel, request_id: str) -> Response:
-    headers = {**model.headers, "X-Request-ID": request_id}
-    return Response(dumps(payload), media_type="application/json", headers=headers)
+    return respond_json(payload, model.headers, request_id)
+
+
+def _parts(model: LoadedModel) -> tuple[Recommender, Renderer]:
+    return model.model, model.prepared
 
 
 def check_batch(service: Service, size: int, field: str) -> None:
@@ -42,7 +46,7 @@ def _log(service: Service, model: LoadedModel, request_id: str, source: str,
 
 
 def _envelope(model: LoadedModel, request_id: str, source: str, k: int, entries: object) -> dict:
-    return {"request_id": request_id, "model": model.renderer.model, "source": source, "k": k,
+    return {"request_id": request_id, "model": model.prepared.model, "source": source, "k": k,
             "recommendations": entries}
 
 
@@ -50,8 +54,9 @@ def live(service: Service, model: LoadedModel, users: list[int], k: int, exclude
          request_id: str) -> Response:
     """Scores every user in one matrix product (one user: the fast path inside the model)."""
     service.metrics.batch_size.observe(len(users))
-    recs = model.recommender.recommend(np.asarray(users, dtype=np.int64), k, exclude_seen)
-    entries = model.renderer.recommendations(recs, FALLBACK_POPULAR)
+    recommender, renderer = _parts(model)
+    recs = recommender.recommend(np.asarray(users, dtype=np.int64), k, exclude_seen)
+    entries = renderer.recommendations(recs, FALLBACK_POPULAR)
     _log(service, model, request_id, "live", recs.user_ids.tolist(), recs,
          [FALLBACK_POPULAR if f else None for f in recs.fallback.tolist()])
     return respond(_envelope(model, request_id, "live", k, entries), model, request_id)
@@ -66,12 +71,12 @@ def precomputed(service: Service, model: LoadedModel, users: list[int], k: int,
                            "exclude_seen", status=422)
     engine = predictions.store_engine(service.settings.resolved_database_url)
     key = (model.name, model.version or 0)
-    depth = service.precomputed_depth.get(key) or predictions.precomputed_depth(engine, *key)
+    depth = service.cache.get(key) or predictions.precomputed_depth(engine, *key)
     if depth == 0:
         raise PrecomputedMissingError(
             f"source: nothing precomputed for {model.name} version {model.version}; run "
             f"`mlwb recommend-all {model.reference.uri}`", "source")
-    service.precomputed_depth[key] = depth
+    service.cache[key] = depth
     if k > depth:
         raise ServiceError(f"k: at most {depth} with source=precomputed (received {k})", "k",
                            status=422)
@@ -87,13 +92,13 @@ def precomputed(service: Service, model: LoadedModel, users: list[int], k: int,
     missing = np.ones(len(unique), dtype=bool)
     missing[at] = False
     if missing.any():
-        scored = model.recommender.recommend(unique[missing], k, True)
+        scored = model.model.recommend(unique[missing], k, True)
         width = scored.item_ids.shape[1]
         items[missing, :width], scores[missing, :width] = scored.item_ids, scored.scores
         fallback[missing] = scored.fallback
     back = np.searchsorted(unique, asked)
     recs = Recommendations(asked, items[back], scores[back], fallback[back])
-    entries = model.renderer.recommendations(recs, FALLBACK_POPULAR)
+    entries = model.prepared.recommendations(recs, FALLBACK_POPULAR)
     _log(service, model, request_id, "precomputed", asked.tolist(), recs,
          [FALLBACK_POPULAR if f else None for f in recs.fallback.tolist()])
     return respond(_envelope(model, request_id, "precomputed", k, entries), model, request_id)
@@ -102,7 +107,7 @@ def precomputed(service: Service, model: LoadedModel, users: list[int], k: int,
 def history(service: Service, model: LoadedModel, items: list[int], k: int,
             request_id: str) -> Response:
     """A new visitor: factors recomputed from their history on the fly, nothing retrained."""
-    recommender = model.recommender
+    recommender, renderer = _parts(model)
     given = np.asarray(items, dtype=np.int64)
     rows = recommender.item_rows(given, strict=False)
     known, ignored = given[rows >= 0], given[rows < 0]
@@ -113,7 +118,7 @@ def history(service: Service, model: LoadedModel, items: list[int], k: int,
         ids, values = recommender.popular(k)
         recs = Recommendations(np.array([-1]), ids[None, :], values[None, :], np.array([True]))
         fallback = FALLBACK_POPULAR
-    entry = model.renderer.per_user(recs)[0]
+    entry = renderer.per_user(recs)[0]
     entry.update(user=None, fallback=fallback, history=known.tolist(),
                  ignored_items=ignored.tolist())
     _log(service, model, request_id, "history", [None], recs, [fallback])
@@ -123,8 +128,8 @@ def history(service: Service, model: LoadedModel, items: list[int], k: int,
 def similar(service: Service, model: LoadedModel, item_id: int, k: int,
             request_id: str) -> Response:
     """Items whose factors point the same way; unknown item -> 404."""
-    ids, values = model.recommender.similar_items(item_id, k)
-    renderer = model.renderer
+    recommender, renderer = _parts(model)
+    ids, values = recommender.similar_items(item_id, k)
     scores = np.round(values.astype(np.float64), 6).tolist()
     payload = {
         "request_id": request_id, "model": renderer.model, "k": k,

@@ -42,7 +42,7 @@ def recommend_all(
 ) -> BatchResult:
     """Score every user the model knows; write (user_id, rank, item_id, score, model) rows."""
     started = time.perf_counter()
-    recommender = model.recommender
+    recommender = model.model
     users = recommender.user_ids
     progress = progress or (lambda _done, _total: None)
     scoring = 0.0

@@ -9,8 +9,7 @@ import numpy as np
 import orjson
 
 from mlworkbench.models.recommender import Recommendations, Recommender
-
-Fragment = orjson.Fragment
+from mlworkbench.serving.encoding import Fragment
 
 
 class Renderer:
@@ -71,7 +70,3 @@ class Renderer:
                 strict=True,
             )
         ]
-
-
-def dumps(payload: object) -> bytes:
-    return orjson.dumps(payload)

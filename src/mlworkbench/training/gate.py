@@ -1,9 +1,10 @@
-"""The champion/challenger gate: promote only what is better on today's holdout.
+"""The champion/challenger gate: the one place that moves ``champion``.
 
 Both versions are scored on the same holdout of the latest data (not on the numbers
-stored at their training time), with the same code that scores every run. ``champion``
-moves only when the challenger wins by at least ``min_gain``; either way the decision,
-both scores and the reason are written as tags on the challenger version.
+stored at their training time), with the same code that scores every run of their
+family. ``champion`` moves only when the challenger wins by at least ``min_gain``; either
+way the decision, both scores and the reason are written as tags on the challenger
+version. The first version a model ever gets becomes champion here too.
 """
 
 from __future__ import annotations
@@ -11,17 +12,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from mlflow.tracking import MlflowClient
+
 from mlworkbench.config import CHALLENGER_ALIAS, CHAMPION_ALIAS, Settings, get_settings
-from mlworkbench.data.datasets import Interactions
+from mlworkbench.data.datasets import Dataset
 from mlworkbench.errors import InvalidParameterError, ModelNotFoundError
-from mlworkbench.models.pyfunc import load_recommender
-from mlworkbench.models.recommender import check_k
 from mlworkbench.tracking import client as tracking
 from mlworkbench.tracking import registry
-from mlworkbench.training.evaluate import evaluate, metric_names
+from mlworkbench.training.family import Trainer
 from mlworkbench.training.splits import check_split
-from mlworkbench.training.splits import split as make_split
-from mlworkbench.training.train import default_data
 
 TAG = "promotion."
 
@@ -45,23 +44,35 @@ class Decision:
         return self.challenger_score - self.champion_score
 
 
+def first_champion(client: MlflowClient, name: str, version: int) -> int:
+    """The champion after ``version`` was registered: ``version`` itself if there was none."""
+    champion = registry.alias_version(client, name, CHAMPION_ALIAS)
+    if champion is not None:
+        return champion
+    _record(client, Decision(name, "", version, None, None, None, True,
+                             "no champion yet: the first version becomes champion", False))
+    return version
+
+
 def promote(
+    trainer: Trainer,
     name: str | None = None,
-    metric: str = "ndcg_at_10",
+    metric: str | None = None,
     min_gain: float = 0.0,
     dry_run: bool = False,
     settings: Settings | None = None,
-    data: Interactions | None = None,
+    data: Dataset | None = None,
     split: str = "random",
     k: int = 10,
 ) -> Decision:
     """Compare ``challenger`` with ``champion`` on the current holdout; move ``champion`` if won."""
     settings = settings or get_settings()
-    name = name or settings.recommender_model_name
-    check_k(k)
+    name = name or trainer.model_name(settings)
+    metric = metric or trainer.default_metric
     check_split(split, 0.2)
-    if metric not in metric_names(k):
-        raise InvalidParameterError("metric", "promote", f"one of {metric_names(k)}", metric)
+    names = trainer.metric_names(k)
+    if metric not in names:
+        raise InvalidParameterError("metric", "promote", f"one of {names}", metric)
     if not min_gain >= 0.0:
         raise InvalidParameterError("min_gain", "promote", "a number >= 0", min_gain)
     client = tracking.configure(settings)
@@ -74,7 +85,7 @@ def promote(
         challenger = versions[-1].version
     if challenger is None:
         raise ModelNotFoundError(
-            f"model {name!r} has no {CHALLENGER_ALIAS!r} alias: run `mlwb tune recommender` "
+            f"model {name!r} has no {CHALLENGER_ALIAS!r} alias: run `mlwb tune {trainer.name}` "
             "or set one with the registry")
     if champion is None or champion == challenger:
         reason = ("no champion yet: the first candidate becomes champion" if champion is None
@@ -83,12 +94,11 @@ def promote(
                             champion is None, reason, dry_run)
         return _record(client, decision) if champion is None else decision
 
-    data = data or default_data(settings)
-    holdout = make_split(data.ratings, split, 0.2, settings.seed)
-    scores = {}
-    for version in (challenger, champion):
-        model, _ = load_recommender(f"models:/{name}/{version}")
-        scores[version] = evaluate(model, holdout.test, k).metrics[metric]
+    data = data or trainer.load_data(settings)
+    models = {version: trainer.load_model(f"models:/{name}/{version}")
+              for version in (challenger, champion)}
+    scores = {version: metrics[metric] for version, metrics in
+              trainer.gate_scores(models, data, settings, split, k).items()}
     gain = scores[challenger] - scores[champion]
     promoted = gain > 0 and gain >= min_gain
     verdict = "beats" if promoted else "does not beat"
@@ -100,7 +110,11 @@ def promote(
     return _record(client, decision)
 
 
-def _record(client, decision: Decision) -> Decision:
+def _score_tag(score: float | None) -> str:
+    return "" if score is None else f"{score:.6f}"
+
+
+def _record(client: MlflowClient, decision: Decision) -> Decision:
     if decision.dry_run:
         return decision
     tags = {
@@ -108,10 +122,8 @@ def _record(client, decision: Decision) -> Decision:
         "reason": decision.reason,
         "metric": decision.metric,
         "compared_against": "" if decision.champion is None else str(decision.champion),
-        "challenger_score": "" if decision.challenger_score is None
-        else f"{decision.challenger_score:.6f}",
-        "champion_score": "" if decision.champion_score is None
-        else f"{decision.champion_score:.6f}",
+        "challenger_score": _score_tag(decision.challenger_score),
+        "champion_score": _score_tag(decision.champion_score),
         "decided_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     version = str(decision.challenger)

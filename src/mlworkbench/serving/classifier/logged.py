@@ -1,0 +1,35 @@
+"""The classifier's prediction-log rows: one per (response, passenger), features and P(survived)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from mlworkbench.serving.classifier.schemas import Passenger
+
+
+@dataclass(frozen=True)
+class Predicted:
+    request_id: str
+    served_at: dt.datetime
+    model_name: str
+    model_version: int | None
+    source: str
+    passengers: list[Passenger]
+    probabilities: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return len(self.passengers)
+
+    def rows(self) -> list[dict]:
+        return [
+            {"request_id": self.request_id, "served_at": self.served_at,
+             "model_name": self.model_name, "model_version": self.model_version,
+             "source": self.source, **passenger.model_dump(), "probability": probability,
+             "survived": probability >= 0.5}
+            for passenger, probability in zip(self.passengers, self.probabilities.tolist(),
+                                              strict=True)
+        ]
