@@ -54,3 +54,21 @@ def trained(tmp_path_factory: pytest.TempPathFactory, movielens):
         result = train(RECOMMENDER, settings=settings, data=movielens)
     get_settings.cache_clear()
     return settings, result
+
+
+@pytest.fixture(scope="session")
+def trained_classifier(tmp_path_factory: pytest.TempPathFactory):
+    """One default classifier run (logreg) trained from the store's passengers (Titanic,
+    ingested through the schema checks on first use), registered in its own workspace."""
+    from mlworkbench.training.classifier import CLASSIFIER
+    from mlworkbench.training.train import train
+
+    home = tmp_path_factory.mktemp("classifier") / "mlwb"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _clean_env(monkeypatch)
+        monkeypatch.setenv("MLWB_HOME", str(home))
+        get_settings.cache_clear()
+        settings = get_settings()
+        result = train(CLASSIFIER, settings=settings)
+    get_settings.cache_clear()
+    return settings, result

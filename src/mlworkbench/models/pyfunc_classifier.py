@@ -18,7 +18,10 @@ from mlflow.models import infer_signature
 from mlworkbench.errors import DataError
 from mlworkbench.models.pyfunc import ids_are_integers, load_pyfunc
 
-_REQUIREMENTS = ("mlflow", "scikit-learn", "numpy", "pandas", "scipy")
+_REQUIREMENTS = ("mlflow", "scikit-learn", "numpy", "pandas", "scipy", "skops")
+# Saved with skops (no arbitrary pickle): the types outside scikit-learn it may rebuild.
+TRUSTED_TYPES = ["mlworkbench.models.classifier.PassengerEncoder", "numpy.dtype",
+                 "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 
 
 def log_classifier(pipeline: Any, features: pd.DataFrame, registered_model_name: str | None,
@@ -31,6 +34,8 @@ def log_classifier(pipeline: Any, features: pd.DataFrame, registered_model_name:
             pipeline, name="model", signature=signature, input_example=example,
             pip_requirements=[f"{name}=={version(name)}" for name in _REQUIREMENTS],
             registered_model_name=registered_model_name, pyfunc_predict_fn="predict_proba",
+            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
+            skops_trusted_types=TRUSTED_TYPES,
             metadata={"features": list(features.columns), "data_schema": schema},
         )
 
