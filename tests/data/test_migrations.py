@@ -53,13 +53,12 @@ def _version_one_store(url: str) -> None:
 def test_a_version_one_store_is_upgraded_in_place(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     _version_one_store(url)
-    with Store(url) as store:
-        with store.engine.connect() as connection:
-            assert migrations.current_version(connection) == migrations.LATEST >= 2
-            columns = {c["name"] for c in sa.inspect(connection).get_columns("passengers")}
-            assert "embarked" in columns
-            assert sa.inspect(connection).has_table("classifier_predictions")
-            passengers = pd.read_sql("SELECT * FROM passengers", connection)
+    with Store(url) as store, store.engine.connect() as connection:
+        assert migrations.current_version(connection) == migrations.LATEST >= 2
+        columns = {c["name"] for c in sa.inspect(connection).get_columns("passengers")}
+        assert "embarked" in columns
+        assert sa.inspect(connection).has_table("classifier_predictions")
+        passengers = pd.read_sql("SELECT * FROM passengers", connection)
     assert passengers[["pclass", "sex"]].values.tolist() == [["1st", "female"]]
     assert passengers["embarked"].isna().all()
     predictions.dispose_engines()

@@ -37,6 +37,7 @@ class Service:
     wave: int = 0  # services of one wave start together, after every earlier wave is healthy
     before_start: Callable[[], None] = field(default=lambda: None)
     after_healthy: Callable[[], None] = field(default=lambda: None)
+    serves: str | None = None  # the registered model whose champion it needs before starting
 
 
 def http_ok(url: str, timeout_s: float = 2.0) -> bool:
@@ -115,7 +116,7 @@ def mlflow_service(settings: Settings, backend_store_uri: str) -> Service:
 
 def _mlwb_service(settings: Settings, name: str, title: str, args: list[str], port: int,
                   setting: str, health_path: str, database_url: str | None,
-                  wave: int) -> Service:
+                  wave: int, serves: str | None = None) -> Service:
     """An ``mlwb ...`` HTTP service, pointed at the stack's tracking server and data store."""
     url = f"http://{settings.stack_host}:{port}"
     command = [executable("mlwb", "mlworkbench"), *args,
@@ -131,14 +132,16 @@ def _mlwb_service(settings: Settings, name: str, title: str, args: list[str], po
         }),
         url=url, ports=[(port, setting)],
         healthy=lambda: http_ok(f"{url}{health_path}"), timeout_s=60.0, wave=wave,
+        serves=serves,
     )
 
 
-def api_service(settings: Settings, database_url: str | None = None) -> Service:
-    """The recommender API serving the registry's champion; its prediction log in the store."""
-    model = f"models:/{settings.recommender_model_name}@{CHAMPION_ALIAS}"
-    return _mlwb_service(settings, "api", "recommender API", ["serve", model],
-                         settings.serve_port, "MLWB_SERVE_PORT", "/ready", database_url, wave=3)
+def model_service(settings: Settings, name: str, title: str, model_name: str, port: int,
+                  setting: str, database_url: str | None = None) -> Service:
+    """A model family's API serving the registry's champion; its prediction log in the store."""
+    model = f"models:/{model_name}@{CHAMPION_ALIAS}"
+    return _mlwb_service(settings, name, title, ["serve", model], port, setting, "/ready",
+                         database_url, wave=3, serves=model_name)
 
 
 def simulator_service(settings: Settings, database_url: str | None = None) -> Service:

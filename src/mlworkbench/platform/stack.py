@@ -22,8 +22,8 @@ from mlworkbench.platform import processes
 from mlworkbench.platform.objectstore import ObjectStore
 from mlworkbench.platform.services import (
     Service,
-    api_service,
     mlflow_service,
+    model_service,
     s3_service,
     simulator_service,
 )
@@ -62,13 +62,18 @@ class Stack:
 
     def services(self) -> list[Service]:
         """Every service the stack supervises, in start order."""
+        from mlworkbench import families  # the families' code, only when services are listed
         found = [self.postgres.service] if self.postgres else []
         if not self.settings.s3_endpoint_url:
             found.append(s3_service(self.settings))
         database_url = self.postgres.database_url if self.postgres else self.settings.database_url
         found += [mlflow_service(self.settings, self.backend_store_uri),
-                  simulator_service(self.settings, database_url),
-                  api_service(self.settings, database_url)]
+                  simulator_service(self.settings, database_url)]
+        for family in families.FAMILIES.values():  # one API per family, once it has a champion
+            name = "api" if family.name == "recommender" else f"{family.name}-api"
+            found.append(model_service(self.settings, name, f"{family.name} API",
+                                       family.model_name(self.settings), family.port(self.settings),
+                                       family.port_setting, database_url))
         return found
 
     # -- up -------------------------------------------------------------------------------
@@ -91,10 +96,13 @@ class Stack:
         for service in services:
             waves.setdefault(service.wave, []).append(service)
         for wave in sorted(waves):
-            ready = waves[wave]
-            if any(service.name == "api" for service in ready) and not self._champion_exists():
-                report("api: waits for a champion (train, then `mlwb up` again)")
-                ready = [service for service in ready if service.name != "api"]
+            ready = []
+            for service in waves[wave]:
+                if service.serves and not self._champion_exists(service.serves):
+                    report(f"{service.name}: waits for a {service.serves} champion "
+                           "(train, then `mlwb up` again)")
+                else:
+                    ready.append(service)
             self._start_together(ready, report)
         self._publish()
         report(f"stack healthy in {time.perf_counter() - started:.1f} s")
@@ -122,7 +130,7 @@ class Stack:
             report(f"{service.name}: healthy at {service.url} "
                    f"({time.perf_counter() - began:.1f} s)")
 
-    def _champion_exists(self) -> bool:
+    def _champion_exists(self, name: str) -> bool:
         from mlworkbench.tracking import client as tracking
         from mlworkbench.tracking import registry
 
@@ -131,7 +139,6 @@ class Stack:
         )
         try:
             mlflow_client = tracking.configure(settings)
-            name = settings.recommender_model_name
             return registry.alias_version(mlflow_client, name, CHAMPION_ALIAS) is not None
         except ModelNotFoundError:
             return False
@@ -146,6 +153,7 @@ class Stack:
             "stack_host": self.settings.stack_host,
             "mlflow_port": self.settings.mlflow_port,
             "serve_port": self.settings.serve_port,
+            "classifier_port": self.settings.classifier_port,
             "simulator_port": self.settings.simulator_port,
             "s3_port": self.settings.s3_port,
             "s3_aux_port": self.settings.s3_aux_port,
