@@ -18,7 +18,7 @@ from mlworkbench.errors import InvalidParameterError
 from mlworkbench.models import classifier as clf
 from mlworkbench.models.pyfunc_classifier import load_classifier, log_classifier
 from mlworkbench.training import classification, classifier_plots
-from mlworkbench.training.family import Fitted, Params, Progress, TrainRequest, Trial, Tuning
+from mlworkbench.training.family import Fitted, Named, Params, Progress, TrainRequest, Trial, Tuning
 
 CV_FOLDS = 5
 
@@ -59,19 +59,11 @@ def _baseline(parts: Parts) -> Any:
     return clf.make_baseline().fit(parts.x_fit, parts.y_fit)
 
 
-@dataclass(frozen=True)
-class ClassifierTrainer:
+class ClassifierTrainer(Named):
     """Survival of Titanic passengers (the store's passengers; Titanic by default)."""
 
-    name: str = "classifier"
-    default_model: str = "logreg"
-    baseline: str = "sex_rule"
-    default_metric: str = "roc_auc"
-    key_metric: str = "roc_auc"
-    unit: str = "passengers"
-
-    def model_name(self, settings: Settings) -> str:
-        return settings.classifier_model_name
+    name, default_model, baseline, default_metric, key_metric, unit = (
+        "classifier", "logreg", "sex_rule", "roc_auc", "roc_auc", "passengers")
 
     def validate_params(self, model: str, params: Params) -> Params:
         return clf.validate_params(model, params)

@@ -109,6 +109,15 @@ class Trainer(Protocol):
         """The data of a grid search: fit|validation inside train, and train|test."""
 
 
+class Named:
+    """What every trainer shares: the registered name comes from ``MLWB_<NAME>_MODEL_NAME``."""
+
+    name: str
+
+    def model_name(self, settings: Settings) -> str:
+        return getattr(settings, f"{self.name}_model_name")
+
+
 @dataclass(frozen=True)
 class Tuning:
     """What trials need, picklable so worker processes can run them."""

@@ -18,7 +18,7 @@ from mlworkbench.models.pyfunc import load_recommender, log_recommender
 from mlworkbench.models.recommender import Recommender, check_k
 from mlworkbench.training import plots
 from mlworkbench.training.evaluate import Evaluation, evaluate, metric_names
-from mlworkbench.training.family import Fitted, Params, Progress, TrainRequest, Trial, Tuning
+from mlworkbench.training.family import Fitted, Named, Params, Progress, TrainRequest, Trial, Tuning
 from mlworkbench.training.splits import Split
 from mlworkbench.training.splits import split as make_split
 
@@ -66,19 +66,11 @@ def run_trial(parts: Parts, model: str, params: Params, threads: int) -> Trial:
     return Trial(params, evaluate(fitted, parts.holdout.test, parts.k).metrics, seconds, fitted)
 
 
-@dataclass(frozen=True)
-class RecommenderTrainer:
+class RecommenderTrainer(Named):
     """Collaborative filtering on the store's interactions (MovieLens by default)."""
 
-    name: str = "recommender"
-    default_model: str = "als"
-    baseline: str = BASELINE
-    default_metric: str = "ndcg_at_10"
-    key_metric: str = "precision_at_10"
-    unit: str = "users"
-
-    def model_name(self, settings: Settings) -> str:
-        return settings.recommender_model_name
+    name, default_model, baseline, default_metric, key_metric, unit = (
+        "recommender", "als", BASELINE, "ndcg_at_10", "precision_at_10", "users")
 
     def validate_params(self, model: str, params: Params) -> Params:
         return hyperparameters.validate(model, params)
