@@ -9,6 +9,7 @@ import pytest
 
 from mlworkbench.cli.main import run
 from mlworkbench.config import get_settings
+from mlworkbench.data import schema
 from mlworkbench.data.ingest import open_store
 
 
@@ -81,7 +82,7 @@ def test_bad_arguments_are_one_line_errors(workspace, capsys, argv, expected) ->
 
 def test_schema_command_writes_the_versioned_document(workspace, capsys, tmp_path) -> None:
     assert run(["data", "schema", "--out", str(tmp_path / "s.json")]) == 0
-    assert json.loads((tmp_path / "s.json").read_text())["version"] == "1"
+    assert json.loads((tmp_path / "s.json").read_text())["version"] == schema.SCHEMA_VERSION
 
 
 def test_fill_cli_writes_batches(workspace, capsys) -> None:

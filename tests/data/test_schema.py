@@ -62,7 +62,7 @@ def test_aliases_are_accepted_and_unknown_or_missing_columns_are_named() -> None
 
 def test_titanic_passes_the_passenger_schema_and_bad_passengers_do_not() -> None:
     passengers = load_titanic()
-    assert schema.validate(passengers, "passengers").accepted.shape == (1309, 6)
+    assert schema.validate(passengers, "passengers").accepted.shape == (1309, 7)  # + embarked
     broken = passengers.head(3).copy()
     broken.loc[0, "pclass"] = "4th"
     broken.loc[1, "age"] = -1.0

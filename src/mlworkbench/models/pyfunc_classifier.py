@@ -20,7 +20,8 @@ from mlworkbench.models.pyfunc import ids_are_integers, load_pyfunc
 
 _REQUIREMENTS = ("mlflow", "scikit-learn", "numpy", "pandas", "scipy", "skops")
 # Saved with skops (no arbitrary pickle): the types outside scikit-learn it may rebuild.
-TRUSTED_TYPES = ["mlworkbench.models.classifier.PassengerEncoder", "numpy.dtype",
+TRUSTED_TYPES = ["mlworkbench.models.classifier.PassengerEncoder",
+                 "mlworkbench.models.classifier.SerialBoostingClassifier", "numpy.dtype",
                  "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 
 
