@@ -39,6 +39,7 @@ def test_served_responses_are_in_the_store_after_shutdown(make_client, tmp_path)
 
 
 def test_a_dead_store_keeps_rows_buffered_and_counts_overflow(tmp_path, caplog) -> None:
+    (tmp_path / "no-such-dir").write_text("a file where the store's directory should be")
     dead = f"sqlite:///{tmp_path / 'no-such-dir' / 'store.db'}"
     dropped: list[int] = []
     log = PredictionLog(dead, capacity=3, on_drop=dropped.append)
@@ -50,7 +51,8 @@ def test_a_dead_store_keeps_rows_buffered_and_counts_overflow(tmp_path, caplog) 
     with pytest.raises(DataError):
         log.flush()
     assert log.held == 2  # still waiting for the store
-    (tmp_path / "no-such-dir").mkdir()  # the store comes back
+    (tmp_path / "no-such-dir").unlink()  # the store comes back
+    (tmp_path / "no-such-dir").mkdir()
     predictions.dispose_engines()
     assert log.flush() == 2 and log.held == 0
     rows = predictions.read_predictions(predictions.store_engine(dead))
@@ -60,6 +62,7 @@ def test_a_dead_store_keeps_rows_buffered_and_counts_overflow(tmp_path, caplog) 
 def test_requests_succeed_and_the_metric_counts_drops_when_the_store_is_down(
     make_client, tmp_path
 ) -> None:
+    (tmp_path / "missing").write_text("a file where the store's directory should be")
     dead = f"sqlite:///{tmp_path / 'missing' / 'store.db'}"
     with make_client(database_url=dead, prediction_log_buffer=2) as client:
         statuses = [client.post("/recommendations", json={"users": [1, 2, 3]}).status_code
