@@ -20,10 +20,10 @@ $(STAMP): pyproject.toml
 		|| { echo "Error: mlworkbench needs Python >= 3.11; set PYTHON=python3.11 (found $$($(PYTHON) --version 2>&1))"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,spark]'
 	@touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install the project with its test extras
+install: $(STAMP)  ## create .venv and install the project with its test and spark extras
 
 init_local: install  ## seed 001's name for `install`
 

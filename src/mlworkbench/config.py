@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     seed: int = 42
     fit_threads: int = Field(default=0, ge=0, le=256, description="implicit threads; 0 = all")
 
+    # Apache Spark, the engine of `--engine spark`: its cluster, driver heap and exchange folder.
+    spark_master: str = Field(default="local[*]", description="Spark master URL (spark://h:7077)")
+    spark_driver_memory: str = Field(default="4g", pattern=r"^[0-9]+[kmgt]$",
+                                     description="heap of the Spark driver (local mode: all)")
+    spark_data_dir: Path | None = Field(
+        default=None, description="where Spark reads its input Parquet and writes factors; "
+        "default <home>/spark; every executor must read it")
+
     # The recommendation service (`mlwb serve`) and its prediction log.
     database_url: str | None = Field(
         default=None, description="data store (SQLAlchemy URL); default sqlite:///<home>/data.db"
@@ -121,6 +129,10 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         """MLWB_DATABASE_URL, else the embedded SQLite data store in the workspace."""
         return self.database_url or f"sqlite:///{self.home / 'data.db'}"
+
+    @property
+    def resolved_spark_data_dir(self) -> Path:
+        return (self.spark_data_dir or self.home / "spark").expanduser().resolve()
 
     @property
     def stack_dir(self) -> Path:

@@ -26,9 +26,19 @@ def simulate(
     shift: float = typer.Option(0.0, help="titanic: how far passengers drift (0..1)."),
     seed: int = typer.Option(42, help="Same seed, same files."),
     file_format: str = typer.Option("csv", "--format", help="csv or parquet."),
+    synthetic: bool = typer.Option(False, "--synthetic", help="Generate synthetic interactions "
+                                   "(power-law popularity, latent clusters) into the store."),
+    users: int = typer.Option(10_000, min=1, help="--synthetic: users."),
+    items: int = typer.Option(1_000, min=1, help="--synthetic: items."),
+    interactions: int = typer.Option(100_000, min=1, help="--synthetic: interactions."),
 ) -> None:
     """Write training/testing windows and production batches (MovieLens replayed by time),
-    or Titanic-like passengers; ingest them with `mlwb data ingest FILE --stage ...`."""
+    or Titanic-like passengers; ingest them with `mlwb data ingest FILE --stage ...`.
+    With --synthetic, stream synthetic interactions at any scale into the store instead."""
+    if synthetic:
+        from mlworkbench.cli.synthetic import fill_store
+
+        return fill_store(users, items, interactions, seed)
     from mlworkbench.data.datasets import load_movielens
     from mlworkbench.data.ingest import load_titanic
     from mlworkbench.data.simulator import Drift, Simulator, synthetic_passengers

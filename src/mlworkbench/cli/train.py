@@ -56,12 +56,17 @@ def recommender(
     k: int = typer.Option(10, help="Cut-off of the ranking metrics."),
     register: bool = typer.Option(True, help="Register the model in the registry."),
     snapshot: str | None = typer.Option(None, help=SNAPSHOT_HELP),
+    engine: str = typer.Option("implicit", help="Who fits it: implicit (this machine) or spark "
+                               "(ALS on MLWB_SPARK_MASTER, default local[*])."),
+    eval_users: int | None = typer.Option(
+        None, help="Score a seeded sample of this many test users (large data)."),
 ) -> None:
     """Train a recommender on the store's latest data (MovieLens on first use) or a named
     snapshot; evaluate it against popularity, log and register it."""
     run("recommender", model, {"factors": factors, "iterations": iterations,
                                "regularization": regularization, "alpha": alpha,
-                               "learning_rate": learning_rate},
+                               "learning_rate": learning_rate, "eval_users": eval_users,
+                               "engine": None if engine == "implicit" else engine},
         split, test_fraction, k, register, snapshot)
 
 

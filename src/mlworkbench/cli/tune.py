@@ -64,8 +64,10 @@ def recommender(
     k: int = typer.Option(10, help="Cut-off of the ranking metrics."),
     register: bool = REGISTER,
     snapshot: str | None = SNAPSHOT,
+    engine: str = typer.Option("implicit", help="Who fits the trials: implicit or spark."),
 ) -> None:
     """Grid-search a recommender engine, ranked on a validation split inside the train part."""
+    grid = grid if engine == "implicit" else [*grid, f"engine={engine}"]
     run("recommender", model, grid, grid_file, metric, parallel, split, k, register, snapshot)
 
 

@@ -28,14 +28,20 @@ def _load_implicit() -> None:
 
 
 class RecommenderEngine(ABC):
-    """Learns ``user_factors_`` (n_users x d) and ``item_factors_`` (n_items x d)."""
+    """Learns ``user_factors_`` (n_users x d) and ``item_factors_`` (n_items x d).
+
+    ``engine`` names what trains it (``implicit`` here, ``spark`` on a cluster) and
+    ``kind`` the model (``als``, ``bpr``, ``popularity``); a fitted engine of any
+    (engine, kind) is scored, saved and served the same way.
+    """
 
     kind: ClassVar[str]
+    engine: ClassVar[str] = "implicit"
 
     def __init__(self, seed: int = 42, threads: int = 0, **params: Any) -> None:
         self.params = hyperparameters.validate(self.kind, params)
         self.seed = seed
-        self.threads = threads  # implicit's own worker threads; 0 = every core
+        self.threads = threads  # worker threads of the engine; 0 = every core
         self.user_factors_: np.ndarray | None = None
         self.item_factors_: np.ndarray | None = None
 
@@ -51,10 +57,10 @@ class RecommenderEngine(ABC):
             raise DataError("user_items must be a 2-D scipy sparse matrix (users x items)")
         if user_items.nnz == 0:
             raise DataError("user_items has no interactions to learn from")
-        matrix = sp.csr_matrix(user_items, dtype=np.float32)
-        _load_implicit()  # its BLAS must be loaded before the limit is applied to it
-        with threadpool_limits(1, user_api="blas"):  # implicit parallelises; BLAS must not
-            users, items = self._fit(matrix, progress or (lambda _: None))
+        matrix = user_items if (sp.isspmatrix_csr(user_items)
+                                and user_items.dtype == np.float32) else (
+            sp.csr_matrix(user_items, dtype=np.float32))  # no copy when it already is one
+        users, items = self._fit(matrix, progress or (lambda _: None))
         self.user_factors_ = np.ascontiguousarray(users, dtype=np.float32)
         self.item_factors_ = np.ascontiguousarray(items, dtype=np.float32)
         return self
@@ -83,7 +89,18 @@ class RecommenderEngine(ABC):
         return (weights @ items[item_rows]) / weights.sum()
 
 
-class ALSEngine(RecommenderEngine):
+class ImplicitEngine(RecommenderEngine):
+    """An engine that fits with the implicit library on this machine's cores."""
+
+    def fit(
+        self, user_items: sp.csr_matrix, progress: ProgressCallback | None = None
+    ) -> RecommenderEngine:
+        _load_implicit()  # its BLAS must be loaded before the limit is applied to it
+        with threadpool_limits(1, user_api="blas"):  # implicit parallelises; BLAS must not
+            return super().fit(user_items, progress)
+
+
+class ALSEngine(ImplicitEngine):
     """implicit's alternating least squares; confidence = alpha x rating."""
 
     kind = "als"
@@ -118,7 +135,7 @@ class ALSEngine(RecommenderEngine):
             return np.asarray(model.recalculate_user(0, row), dtype=np.float32).ravel()
 
 
-class BPREngine(RecommenderEngine):
+class BPREngine(ImplicitEngine):
     """implicit's Bayesian personalised ranking (the last factor carries the item bias)."""
 
     kind = "bpr"
@@ -144,17 +161,27 @@ class PopularityEngine(RecommenderEngine):
     kind = "popularity"
 
     def _fit(self, matrix, progress):
-        counts = np.diff(matrix.tocsc().indptr).astype(np.float32)
+        counts = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float32)
         progress(1)
         return np.ones((matrix.shape[0], 1), np.float32), counts[:, None] / max(counts.max(), 1)
 
 
-ENGINES: dict[str, type[RecommenderEngine]] = {
-    engine.kind: engine for engine in (ALSEngine, BPREngine, PopularityEngine)
-}
+def _registry() -> dict[tuple[str, str], type[RecommenderEngine]]:
+    from mlworkbench.models.spark_engine import SparkALSEngine  # imports without pyspark
+
+    return {(cls.engine, cls.kind): cls
+            for cls in (ALSEngine, BPREngine, PopularityEngine, SparkALSEngine)}
 
 
-def make_engine(kind: str, seed: int = 42, threads: int = 0, **params: Any) -> RecommenderEngine:
-    """An unfitted engine of ``kind`` with validated hyperparameters."""
-    hyperparameters.validate(kind, params)  # unknown kind -> InvalidParameterError
-    return ENGINES[kind](seed=seed, threads=threads, **params)
+def engine_class(kind: str, engine: str = "implicit") -> type[RecommenderEngine]:
+    """The class that trains ``kind`` with ``engine``; InvalidParameterError if none does."""
+    hyperparameters.validate(kind, {})  # unknown kind -> InvalidParameterError
+    hyperparameters.check_engine(engine, kind)
+    return _registry()[(engine, kind)]
+
+
+def make_engine(kind: str, seed: int = 42, threads: int = 0, engine: str = "implicit",
+                **params: Any) -> RecommenderEngine:
+    """An unfitted engine of ``kind``, trained by ``engine``, with validated hyperparameters."""
+    cls = engine_class(kind, engine)
+    return cls(seed=seed, threads=threads, **params)

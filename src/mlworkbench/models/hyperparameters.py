@@ -68,8 +68,31 @@ SPECS: dict[str, dict[str, Param]] = {
 }
 
 
+# Which engine trains which kinds: implicit on this machine (every kind) or Apache Spark
+# MLlib on the cluster MLWB_SPARK_MASTER names (ALS only), with the same hyperparameters.
+ENGINE_KINDS: dict[str, tuple[str, ...]] = {"implicit": tuple(SPECS), "spark": ("als",)}
+
+
 def engine_kinds() -> list[str]:
     return list(SPECS)
+
+
+def check_eval_users(users: Any) -> int:
+    """How many test users an evaluation samples: a positive integer."""
+    return int(Param(int, 1, 1, 2**31 - 1, "test users scored").coerce(
+        "eval_users", "the evaluation", users))
+
+
+def check_engine(engine: str, kind: str) -> str:
+    """``engine`` if it can train ``kind``; otherwise one InvalidParameterError."""
+    if engine not in ENGINE_KINDS:
+        raise InvalidParameterError("engine", "the recommender", f"one of {list(ENGINE_KINDS)}",
+                                    engine)
+    if kind in SPECS and kind not in ENGINE_KINDS[engine]:
+        able = [name for name, kinds in ENGINE_KINDS.items() if kind in kinds]
+        raise InvalidParameterError("engine", f"the {kind} recommender", f"one of {able}",
+                                    engine)
+    return engine
 
 
 def validate(kind: str, values: Mapping[str, Any]) -> dict[str, int | float]:

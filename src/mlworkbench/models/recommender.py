@@ -19,7 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from mlworkbench.errors import DataError, InvalidParameterError, UnknownItemError
-from mlworkbench.models.engines import ENGINES, ProgressCallback, RecommenderEngine
+from mlworkbench.models.engines import ProgressCallback, RecommenderEngine, engine_class
 
 MODEL_FILE = "recommender.npz"
 MAX_K = 1000
@@ -115,13 +115,15 @@ class Recommender:
         self.engine = engine
         self.user_ids = np.asarray(user_ids, dtype=np.int64)
         self.item_ids = np.asarray(item_ids, dtype=np.int64)
-        self.seen = sp.csr_matrix(seen, dtype=np.float32)
+        self.seen = seen if sp.isspmatrix_csr(seen) and seen.dtype == np.float32 else (
+            sp.csr_matrix(seen, dtype=np.float32))
         self._user_row = pd.Index(self.user_ids)
         self._item_row = pd.Index(self.item_ids)
         aligned = catalogue.set_index("item_id").reindex(self.item_ids)
         self.titles = np.asarray(aligned["title"].fillna("").astype(str), dtype=str)
         self.genres = np.asarray(aligned["genres"].fillna("").astype(str), dtype=str)
-        self.popularity = np.diff(self.seen.tocsc().indptr).astype(np.float32)
+        self.popularity = np.bincount(self.seen.indices, minlength=len(self.item_ids)).astype(
+            np.float32)
         self._popular_rows, self._popular_scores = top_k(
             self.popularity[None, :] / max(self.popularity.max(), 1.0), MAX_K
         )
@@ -264,7 +266,8 @@ class Recommender:
         path = Path(directory) / MODEL_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         users, items = self.engine.check_fitted()
-        meta = {"kind": self.engine.kind, "params": self.engine.params, "seed": self.engine.seed}
+        meta = {"kind": self.engine.kind, "engine": self.engine.engine,
+                "params": self.engine.params, "seed": self.engine.seed}
         np.savez(
             path,
             meta=np.array(json.dumps(meta)),
@@ -289,7 +292,8 @@ class Recommender:
         except (OSError, ValueError, KeyError) as exc:
             raise DataError(f"cannot read a recommender from {path}: {exc}") from exc
         meta = json.loads(str(arrays["meta"]))
-        engine = ENGINES[meta["kind"]](seed=meta["seed"], **meta["params"])
+        engine = engine_class(meta["kind"], meta.get("engine", "implicit"))(
+            seed=meta["seed"], **meta["params"])
         engine.user_factors_, engine.item_factors_ = arrays["user_factors"], arrays["item_factors"]
         shape = (len(arrays["user_ids"]), len(arrays["item_ids"]))
         seen = sp.csr_matrix(

@@ -4,7 +4,7 @@ interactions, ranked against the popularity baseline on a per-user holdout."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -17,12 +17,15 @@ from mlworkbench.models.engines import make_engine
 from mlworkbench.models.pyfunc import load_recommender, log_recommender
 from mlworkbench.models.recommender import Recommender, check_k
 from mlworkbench.training import plots
-from mlworkbench.training.evaluate import Evaluation, evaluate, metric_names
+from mlworkbench.training.evaluate import Evaluation, evaluate, metric_names, sample_users
 from mlworkbench.training.family import Fitted, Named, Params, Progress, TrainRequest, Trial, Tuning
 from mlworkbench.training.splits import Split
 from mlworkbench.training.splits import split as make_split
 
 BASELINE = "popularity"
+# Run options carried with the hyperparameters: who fits the model (implicit here, or spark on
+# MLWB_SPARK_MASTER) and how many test users are scored (None: all of them).
+ENGINE, EVAL_USERS = "engine", "eval_users"
 
 
 def id_maps(data: Interactions) -> tuple[np.ndarray, np.ndarray]:
@@ -48,7 +51,8 @@ def _parts(holdout: Split, data: Interactions, seed: int, k: int) -> Parts:
 
 def _fit(parts: Parts, model: str, params: Params, threads: int,
          progress: Progress | None = None) -> Recommender:
-    engine = make_engine(model, seed=parts.seed, threads=threads, **params)
+    hyper = {key: value for key, value in params.items() if key != EVAL_USERS}
+    engine = make_engine(model, seed=parts.seed, threads=threads, **hyper)
     report = (lambda done: progress("fit", done, engine.iterations)) if progress else None
     return Recommender.fit(engine, parts.holdout.train, parts.items, parts.user_ids,
                            parts.item_ids, progress=report)
@@ -73,7 +77,14 @@ class RecommenderTrainer(Named):
         "recommender", "als", BASELINE, "ndcg_at_10", "precision_at_10", "users")
 
     def validate_params(self, model: str, params: Params) -> Params:
-        return hyperparameters.validate(model, params)
+        options = {key: params[key] for key in (ENGINE, EVAL_USERS) if params.get(key) is not None}
+        typed = hyperparameters.validate(model, {key: value for key, value in params.items()
+                                                 if key not in (ENGINE, EVAL_USERS)})
+        if ENGINE in options:
+            typed[ENGINE] = hyperparameters.check_engine(str(options[ENGINE]), model)
+        if EVAL_USERS in options:
+            typed[EVAL_USERS] = hyperparameters.check_eval_users(options[EVAL_USERS])
+        return typed
 
     def check(self, request: TrainRequest) -> None:
         check_k(request.k)
@@ -94,7 +105,9 @@ class RecommenderTrainer(Named):
         seconds = {"fit_seconds": time.perf_counter() - started}
         started = time.perf_counter()
         progress("evaluate", 0, 2)
-        evaluation = evaluate(model, holdout.test, request.k)
+        test = sample_users(holdout.test, request.params.get(EVAL_USERS), settings.seed)
+        parts = replace(parts, holdout=replace(holdout, test=test))  # the baseline's users too
+        evaluation = evaluate(model, test, request.k)
         baseline = _baseline(parts)
         progress("evaluate", 2, 2)
         seconds["evaluate_seconds"] = time.perf_counter() - started
@@ -104,6 +117,8 @@ class RecommenderTrainer(Named):
             curves, f"{data.name}: {label} vs {BASELINE} ({request.split} holdout)")
         return Fitted(model, evaluation.metrics, baseline.metrics,
                       {"n_users": len(model.user_ids), "n_items": model.n_items,
+                       ENGINE: model.engine.engine,
+                       EVAL_USERS: request.params.get(EVAL_USERS) or "all",
                        **model.engine.params},
                       seconds, evaluation.users, curves, {"plots/metrics_at_k.png": figure})
 
