@@ -65,8 +65,12 @@ class SyntheticSpec:
 class SyntheticData:
     """The catalogue and the interaction chunks of one :class:`SyntheticSpec`."""
 
-    def __init__(self, spec: SyntheticSpec) -> None:
+    def __init__(self, spec: SyntheticSpec, chunk_rows: int = CHUNK_ROWS) -> None:
+        if chunk_rows < 1:
+            raise InvalidParameterError("chunk_rows", "the synthetic data", "at least 1",
+                                        chunk_rows)
         self.spec = spec
+        self.chunk_rows = chunk_rows
         rng = np.random.default_rng((spec.seed, 0))
         self.user_cluster = rng.integers(0, spec.clusters, spec.users).astype(np.int32)
         # every cluster gets at least one item; the rest are spread at random
@@ -86,7 +90,7 @@ class SyntheticData:
 
     @property
     def chunks(self) -> int:
-        return -(-self.spec.interactions // CHUNK_ROWS)
+        return -(-self.spec.interactions // self.chunk_rows)
 
     @cached_property
     def catalogue(self) -> pd.DataFrame:
@@ -100,10 +104,10 @@ class SyntheticData:
         })[ITEM_COLUMNS]
 
     def chunk(self, index: int) -> pd.DataFrame:
-        """Interaction rows ``index * CHUNK_ROWS`` onwards: user_id, item_id, rating, timestamp."""
+        """Interaction rows ``index * chunk_rows`` onwards: user_id, item_id, rating, timestamp."""
         spec = self.spec
-        first = index * CHUNK_ROWS
-        n = min(CHUNK_ROWS, spec.interactions - first)
+        first = index * self.chunk_rows
+        n = min(self.chunk_rows, spec.interactions - first)
         if index < 0 or n <= 0:
             raise InvalidParameterError("chunk", "the synthetic data",
                                         f"an integer in [0, {self.chunks - 1}]", index)
@@ -147,13 +151,14 @@ Progress = Callable[[int, int], None]  # (rows done, rows in all)
 
 
 def ingest_synthetic(store: Store, spec: SyntheticSpec, stage: str = "training",
-                     progress: Progress | None = None) -> list[Batch]:
+                     progress: Progress | None = None,
+                     chunk_rows: int = CHUNK_ROWS) -> list[Batch]:
     """Stream the catalogue, then every chunk of interactions, into ``store`` as batches.
 
     Each chunk goes through the store's validation and quarantine like any file; one
     chunk is in memory at a time.
     """
-    data = SyntheticData(spec)
+    data = SyntheticData(spec, chunk_rows)
     source = (f"synthetic:users={spec.users},items={spec.items},"
               f"interactions={spec.interactions},clusters={spec.clusters},seed={spec.seed}")
     started = time.perf_counter()

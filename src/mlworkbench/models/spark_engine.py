@@ -32,6 +32,14 @@ from mlworkbench.errors import ConfigError, ModelError
 from mlworkbench.models.engines import ProgressCallback, RecommenderEngine
 
 logger = logging.getLogger(__name__)
+LOG4J = """rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = stderr
+appender.console.type = Console
+appender.console.name = stderr
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = spark %p %c{1}: %m%n
+"""
 INSTALL_HINT = "install the spark extra: pip install -e '.[spark]' (make install does)"
 
 
@@ -51,10 +59,14 @@ def spark_session(settings: Settings) -> Any:
     from pyspark.sql import SparkSession
 
     work = settings.resolved_spark_data_dir
+    work.mkdir(parents=True, exist_ok=True)
+    quiet = work / "log4j2.properties"  # errors only: Spark's INFO/WARN lines are not ours
+    quiet.write_text(LOG4J)
     try:
         session = (
             SparkSession.builder.master(settings.spark_master).appName("mlworkbench")
             .config("spark.driver.memory", settings.spark_driver_memory)
+            .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={quiet}")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", "4")
@@ -83,8 +95,9 @@ class SparkALSEngine(RecommenderEngine):
         run = settings.resolved_spark_data_dir / f"fit-{uuid.uuid4().hex[:12]}"
         blocks = max(1, int(session.sparkContext.defaultParallelism))
         try:
-            session.sparkContext.setCheckpointDir(str(run / "checkpoints"))
-            ratings = session.read.parquet(str(write_matrix(matrix, run / "interactions.parquet")))
+            session.sparkContext.setCheckpointDir((run / "checkpoints").as_uri())
+            ratings = session.read.parquet(
+                write_matrix(matrix, run / "interactions.parquet").as_uri())
             als = recommendation.ALS(
                 rank=int(self.params["factors"]), maxIter=int(self.params["iterations"]),
                 regParam=float(self.params["regularization"]), alpha=float(self.params["alpha"]),
@@ -93,8 +106,8 @@ class SparkALSEngine(RecommenderEngine):
                 numItemBlocks=blocks, coldStartStrategy="drop",
             )
             model = als.fit(ratings)
-            model.userFactors.write.parquet(str(run / "user_factors"))
-            model.itemFactors.write.parquet(str(run / "item_factors"))
+            model.userFactors.write.parquet((run / "user_factors").as_uri())
+            model.itemFactors.write.parquet((run / "item_factors").as_uri())
             rank = int(model.rank)
             users = _read_factors(run / "user_factors", matrix.shape[0], rank)
             items = _read_factors(run / "item_factors", matrix.shape[1], rank)
