@@ -56,6 +56,13 @@ def fill(url: str, interactions: int, seed: int) -> dict[str, float]:
             "items": spec.items}
 
 
+def filled_store(url: str) -> dict[str, float]:
+    from mlworkbench.data.store import Store
+
+    with Store(url) as store:
+        return {"ingest_s": float("nan"), "accepted": store.count("interactions")}
+
+
 def one(engine_name: str, url: str, home: str, iterations: int, eval_users: int,
         seed: int) -> dict[str, float]:
     """One engine on one store, in this process: load, split, fit, evaluate."""
@@ -74,6 +81,7 @@ def one(engine_name: str, url: str, home: str, iterations: int, eval_users: int,
     with Store(url) as store:
         data = store.snapshot()
     row["load_s"] = time.perf_counter() - started
+    row["users"], row["items"] = int(data.ratings["user_id"].nunique()), len(data.items)
     started = time.perf_counter()
     holdout = split(data.ratings, "random", 0.2, seed)
     row["split_s"] = time.perf_counter() - started
@@ -134,6 +142,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--eval-users", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--store", help="an already filled store URL (one size): skip the fill")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: engine,url,home
     args = parser.parse_args()
     if args.one:
@@ -144,8 +153,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="mlwb-scale-"))
     try:
         for size in (int(s) for s in args.sizes.split(",")):
-            url = f"sqlite:///{work / f'data-{size}.db'}"
-            filled = fill(url, size, args.seed)
+            url = args.store or f"sqlite:///{work / f'data-{size}.db'}"
+            filled = filled_store(url) if args.store else fill(url, size, args.seed)
             print(f"{size:,} rows: generated and ingested in {filled['ingest_s']:.1f}s",
                   flush=True)
             for engine in args.engines.split(","):
