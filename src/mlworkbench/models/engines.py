@@ -166,18 +166,19 @@ class PopularityEngine(RecommenderEngine):
         return np.ones((matrix.shape[0], 1), np.float32), counts[:, None] / max(counts.max(), 1)
 
 
-def _registry() -> dict[tuple[str, str], type[RecommenderEngine]]:
-    from mlworkbench.models.spark_engine import SparkALSEngine  # imports without pyspark
-
-    return {(cls.engine, cls.kind): cls
-            for cls in (ALSEngine, BPREngine, PopularityEngine, SparkALSEngine)}
+IMPLICIT: dict[str, type[RecommenderEngine]] = {
+    cls.kind: cls for cls in (ALSEngine, BPREngine, PopularityEngine)}
 
 
 def engine_class(kind: str, engine: str = "implicit") -> type[RecommenderEngine]:
     """The class that trains ``kind`` with ``engine``; InvalidParameterError if none does."""
     hyperparameters.validate(kind, {})  # unknown kind -> InvalidParameterError
     hyperparameters.check_engine(engine, kind)
-    return _registry()[(engine, kind)]
+    if engine == "spark":  # imported only when asked for: serving implicit models never is
+        from mlworkbench.models.spark_engine import SparkALSEngine
+
+        return SparkALSEngine
+    return IMPLICIT[kind]
 
 
 def make_engine(kind: str, seed: int = 42, threads: int = 0, engine: str = "implicit",

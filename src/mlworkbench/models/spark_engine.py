@@ -27,7 +27,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from mlworkbench.config import Settings, get_settings
-from mlworkbench.data.export import MATRIX_COLUMNS, write_matrix
 from mlworkbench.errors import ConfigError, ModelError
 from mlworkbench.models.engines import ProgressCallback, RecommenderEngine
 
@@ -89,6 +88,8 @@ class SparkALSEngine(RecommenderEngine):
     engine = "spark"
 
     def _fit(self, matrix: sp.csr_matrix, progress: ProgressCallback):
+        from mlworkbench.data.export import MATRIX_COLUMNS, write_matrix
+
         recommendation = _pyspark()
         settings = get_settings()
         session = spark_session(settings)
