@@ -37,6 +37,10 @@ class Settings(BaseSettings):
         default=None, description="MLflow tracking URI; falls back to MLFLOW_TRACKING_URI"
     )
     registry_uri: str | None = Field(default=None, description="MLflow registry URI")
+    tracking_username: str | None = Field(
+        default=None, description="user of a tracking server with basic auth (the stack's)"
+    )
+    tracking_password: str | None = Field(default=None, description="its password")
     experiment_name: str = "mlworkbench"
     recommender_model_name: str = RECOMMENDER_MODEL_NAME
     classifier_model_name: str = CLASSIFIER_MODEL_NAME
@@ -97,6 +101,9 @@ class Settings(BaseSettings):
     backend_store_uri: str | None = Field(
         default=None, description="an existing MLflow backend store; the stack then starts no "
         "PostgreSQL"
+    )
+    mlflow_auth: bool = Field(
+        default=True, description="the stack's MLflow server asks for a user (basic auth)"
     )
 
     @field_validator("home")

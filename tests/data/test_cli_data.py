@@ -26,16 +26,18 @@ def test_ingest_movielens_then_again_is_skipped(workspace, capsys) -> None:
     assert "interactions: batch 2 accepted 100,004 rejected 0 of 100,004" in out
     assert run(["data", "ingest", "--dataset", "movielens"]) == 0
     assert "skipped (use --force" in capsys.readouterr().out
-    assert run(["data", "ingest", "--dataset", "movielens", "--force"]) == 0
-    assert "batch 4 accepted 100,004" in capsys.readouterr().out
+    assert run(["data", "ingest", "--dataset", "movielens", "--force"]) == 1
+    assert ("all 100004 rows were rejected; they are in quarantine as batch 4"
+            in capsys.readouterr().err)  # forced, but every event is stored already
 
 
 def test_simulated_production_file_goes_to_quarantine_in_part(workspace, capsys,
                                                               tmp_path) -> None:
     assert run(["data", "ingest", "--dataset", "movielens"]) == 0
     out_dir = tmp_path / "sim"
+    # new users: MovieLens's own production rows are in the store already (repeats)
     assert run(["simulate", "--out", str(out_dir), "--batches", "1", "--batch-size", "200",
-                "--schema-violations", "0.2", "--format", "parquet"]) == 0
+                "--schema-violations", "0.2", "--new-users", "1.0", "--format", "parquet"]) == 0
     assert sorted(p.name for p in out_dir.iterdir()) == [
         "production-0001.parquet", "testing.parquet", "training.parquet"]
     capsys.readouterr()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from mlworkbench.data import tables
+from mlworkbench.data import faults, tables
 from mlworkbench.data.fill import fill
 from mlworkbench.data.simulator import Drift
 from mlworkbench.data.store import Store
@@ -45,39 +45,58 @@ def test_fill_writes_n_batches_with_drift_quarantined(store: Store) -> None:
     assert [b.source for b in seen] == [f"{FILL_SOURCE}#{i}" for i in range(3)]
 
 
-def _start_fill(store_url: str, home: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "MLWB_HOME": str(home), "MLWB_DATABASE_URL": store_url}
+def _start_fill(store_url: str, home: Path, pause: Path) -> subprocess.Popen[str]:
+    """``mlwb data fill`` that stops inside each batch's transaction while ``pause`` exists."""
+    env = {**os.environ, "MLWB_HOME": str(home), "MLWB_DATABASE_URL": store_url,
+           faults.PAUSE_FILE: str(pause)}
     return subprocess.Popen(
         [sys.executable, "-c", "from mlworkbench.cli.main import main; main()", "data", "fill",
-         "--every", "0s", "--batch-size", "20000"],
+         "--every", "0s", "--batch-size", "2000"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def _wait_for_batches(store: Store, process: subprocess.Popen[str], count: int) -> None:
+def _inside_a_transaction(process: subprocess.Popen[str], pause: Path) -> None:
+    """Wait until the fill stands inside an interactions batch's transaction, its rows
+    written (the catalogue's batch, written first into an empty store, is let through)."""
     deadline = time.monotonic() + 60
-    while sum(b.stage == "production" for b in store.batches("interactions")) < count:
+    while not (pause.exists() and pause.read_text().startswith("interactions")):
+        if pause.exists() and pause.read_text():
+            _release(pause)
         assert process.poll() is None, process.communicate()[0]
-        assert time.monotonic() < deadline, "the fill wrote nothing in 60 s"
-        time.sleep(0.05)
+        assert time.monotonic() < deadline, "the fill reached no transaction in 60 s"
+        time.sleep(0.01)
 
 
-def test_ctrl_c_finishes_the_batch_in_flight_then_stops(store: Store, store_url: str,
-                                                        tmp_path: Path) -> None:
-    process = _start_fill(store_url, tmp_path / "mlwb")
-    _wait_for_batches(store, process, 1)
+def _release(pause: Path) -> None:
+    pause.unlink()
+
+
+def test_ctrl_c_commits_the_batch_in_flight_then_stops(store: Store, store_url: str,
+                                                       tmp_path: Path) -> None:
+    pause = tmp_path / "pause"
+    process = _start_fill(store_url, tmp_path / "mlwb", pause)
+    _inside_a_transaction(process, pause)
+    assert _assert_whole_batches(store) == 0  # the batch in flight is not visible yet
     process.send_signal(signal.SIGINT)
+    time.sleep(0.2)  # the signal lands while the batch's transaction is open
+    _release(pause)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
     assert "stopping after the batch in flight" in output
-    written = _assert_whole_batches(store)
-    assert f"{written} production batch(es) written" in output
+    assert _assert_whole_batches(store) == 1  # the one in flight, whole, and no other
+    [batch] = store.batches("interactions")
+    assert (batch.source, batch.accepted) == (f"{FILL_SOURCE}#0", 2000)
+    assert "1 production batch(es) written" in output
 
 
-def test_a_killed_fill_leaves_no_partial_batch(store: Store, store_url: str,
-                                               tmp_path: Path) -> None:
-    process = _start_fill(store_url, tmp_path / "mlwb")
-    _wait_for_batches(store, process, 2)
-    time.sleep(0.1)  # most likely in the middle of writing the next batch
+def test_a_fill_killed_inside_a_transaction_leaves_no_partial_batch(
+        store: Store, store_url: str, tmp_path: Path) -> None:
+    pause = tmp_path / "pause"
+    process = _start_fill(store_url, tmp_path / "mlwb", pause)
+    _inside_a_transaction(process, pause)
+    _release(pause)  # the first batch commits
+    _inside_a_transaction(process, pause)  # the second stands written, uncommitted
     process.kill()
     process.communicate(timeout=30)
-    assert _assert_whole_batches(store) >= 2
+    assert _assert_whole_batches(store) == 1
+    assert store.count("interactions") == 2000  # nothing of the second batch

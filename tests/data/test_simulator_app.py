@@ -8,12 +8,16 @@ from fastapi.testclient import TestClient
 from mlworkbench.config import get_settings
 from mlworkbench.serving.simulator_app import build_app
 
+TOKEN = "simulator-test-token"
+
 
 @pytest.fixture
 def client(workspace, store_url, monkeypatch):
     monkeypatch.setenv("MLWB_DATABASE_URL", store_url)
+    monkeypatch.setenv("MLWB_ADMIN_TOKEN", TOKEN)
     get_settings.cache_clear()
-    with TestClient(build_app(get_settings())) as test_client:
+    with TestClient(build_app(get_settings()),
+                    headers={"Authorization": f"Bearer {TOKEN}"}) as test_client:
         yield test_client
 
 
@@ -41,3 +45,12 @@ def test_errors_are_json_with_the_field(client: TestClient) -> None:
     assert missing.status_code == 404 and missing.json()["field"] == "batch_id"
     bad = client.post("/batches", json={"drift": {"rating_noise": 3}})
     assert bad.status_code == 422 and bad.json()["field"] == "drift.rating_noise"
+
+
+def test_writes_need_the_admin_token(client: TestClient) -> None:
+    anonymous = client.post("/batches", json={"size": 10}, headers={"Authorization": ""})
+    assert anonymous.status_code == 401 and anonymous.json()["field"] == "Authorization"
+    wrong = client.post("/batches", json={"size": 10}, headers={"Authorization": "Bearer x"})
+    assert wrong.status_code == 403
+    assert client.get("/batches/1", headers={"Authorization": ""}).status_code == 200  # reads: open
+    assert client.post("/batches", json={"size": 10}).status_code == 201

@@ -62,7 +62,8 @@ def test_same_content_is_skipped_unless_forced(movielens_store: Store, movielens
     assert movielens_store.count("interactions") == 500
     forced = movielens_store.ingest("interactions", movielens.ratings.head(500), "c", force=True)
     assert not forced.skipped and forced.id != first.id
-    assert movielens_store.count("interactions") == 1000
+    assert (forced.accepted, forced.rejected) == (0, 500)  # forced, yet every event is stored
+    assert movielens_store.count("interactions") == 500
 
 
 def test_all_rejected_is_an_error_but_the_rows_are_kept(store: Store, tmp_path) -> None:

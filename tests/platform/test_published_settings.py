@@ -74,6 +74,6 @@ def test_a_workspace_the_postgres_user_cannot_enter_is_one_clear_error(tmp_path)
     private.mkdir(mode=0o700)
     settings = Settings(home=private / "ws")
     with pytest.raises(StackError, match=r"who cannot enter /\S+; set MLWB_HOME") as caught:
-        postgres_service(settings).service.before_start()
+        postgres_service(settings, "password").service.before_start()
     blocked = Path(str(caught.value).split("cannot enter ")[1].split(";")[0])
     assert private == blocked or blocked in private.parents

@@ -5,10 +5,12 @@ Tests run in file order against one stack (see conftest.py); the last one takes 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
 import time
+import urllib.error
 import urllib.request
 
 import numpy as np
@@ -133,6 +135,72 @@ def test_status_and_logs_commands(stack, capsys) -> None:
     assert len(capsys.readouterr().out.strip().splitlines()) == 5
     assert run(["logs", "nosuch"]) == 1
     assert "no service 'nosuch'" in capsys.readouterr().err
+
+
+def _status(url: str, method: str = "GET", data: bytes | None = None,
+            headers: dict[str, str] | None = None) -> int:
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status
+    except urllib.error.HTTPError as refused:
+        return refused.code
+
+
+def test_secrets_are_private_and_postgres_wants_the_password(stack) -> None:
+    stack_dir = stack.settings.stack_dir
+    for path in (stack_dir / "secrets.json", stack.settings.home / STACK_FILE,
+                 stack_dir / "supervisord.conf"):
+        assert path.stat().st_mode & 0o777 == 0o600, path
+    hba = (stack_dir / "data" / "postgres" / "pg_hba.conf").read_text().splitlines()
+    assert not [line for line in hba if line.strip() and not line.startswith("#")
+                and "trust" in line]
+    known = sa.engine.make_url(stack.backend_store_uri)
+    for password in ("", "not-the-password"):  # none given (libpq sends none) and a wrong one
+        engine = sa.create_engine(known.set(password=password))
+        with pytest.raises(sa.exc.OperationalError, match="password"):
+            engine.connect()
+        engine.dispose()
+
+
+def test_mlflow_filer_and_simulator_refuse_requests_without_credentials(stack) -> None:
+    tracking = f"{stack.settings.stack_tracking_uri}/api/2.0/mlflow/experiments/search"
+    assert _status(f"{tracking}?max_results=1") == 401
+    secrets = stack.secrets
+    login = base64.b64encode(f"admin:{secrets.mlflow_password}".encode()).decode()
+    assert _status(f"{tracking}?max_results=1", headers={"Authorization": f"Basic {login}"}) \
+        == 200
+    filer = f"http://{stack.settings.stack_host}:{stack.settings.s3_aux_port + 2}"
+    assert _status(f"{filer}/buckets/{stack.settings.s3_bucket}/planted.txt", "PUT",
+                   b"x") == 401
+    assert _status(f"{filer}/buckets/{stack.settings.s3_bucket}/?pretty=y") == 401
+    simulator = f"{_rows(stack)['simulator'].url}/batches"
+    body, json_type = b'{"size": 5}', {"Content-Type": "application/json"}
+    assert _status(simulator, "POST", body, json_type) == 401
+    assert _status(simulator, "POST", body,
+                   {**json_type, "Authorization": f"Bearer {secrets.admin_token}"}) == 201
+
+
+def test_a_killed_supervisord_is_recovered_by_up_and_by_down(stack) -> None:
+    def kill_supervisord() -> list[int]:
+        children = [row.pid for row in stack.status() if row.pid]
+        os.kill(stack.supervisor.pid(), signal.SIGKILL)
+        time.sleep(0.5)
+        assert alive(children), "the children should outlive a killed supervisord"
+        assert stack.supervisor.socket.exists() and stack.supervisor.pidfile.exists()
+        return children
+
+    left = kill_supervisord()
+    rows = {row.name: row for row in stack.up()}  # would fail on a port held by an orphan
+    assert all(rows[name].healthy for name in ("postgres", "s3", "mlflow", "simulator"))
+    assert not alive(left) and not set(left) & {row.pid for row in rows.values()}
+
+    left = kill_supervisord()
+    stopped = stack.down()
+    assert set(left) <= set(stopped) and not alive(stopped)
+    assert not stack.supervisor.socket.exists() and not stack.supervisor.pidfile.exists()
+    rows = {row.name: row for row in stack.up()}  # and the stack starts cleanly again
+    assert rows["mlflow"].healthy
 
 
 def test_down_stops_everything_and_keeps_the_data(stack) -> None:

@@ -37,7 +37,8 @@ def ingest(
     file: Path | None = typer.Argument(None, help="A .csv or .parquet file of interactions."),
     dataset: str | None = typer.Option(None, help="An offline data set: movielens or titanic."),
     stage: str = typer.Option("training", help=STAGE_HELP),
-    force: bool = typer.Option(False, help="Ingest even if the same content was ingested."),
+    force: bool = typer.Option(False, help="Write a batch even for content ingested before "
+                               "(events already stored go to quarantine as repeats)."),
 ) -> None:
     """Validate and store interactions (user_id, item_id, rating, timestamp) or a data set."""
     from mlworkbench.data import ingest as ingesting

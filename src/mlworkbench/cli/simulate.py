@@ -88,4 +88,6 @@ def serve(
     host, port = host or settings.stack_host, port or settings.simulator_port
     console.print(f"simulator on http://{host}:{port} (docs: /docs), store "
                   f"{settings.resolved_database_url.split('@')[-1]}")
+    if not settings.admin_token:
+        console.print("POST /batches is refused until MLWB_ADMIN_TOKEN is set (its bearer token)")
     uvicorn.run(build_app(settings), host=host, port=port, log_level="info")

@@ -1,10 +1,23 @@
-"""SQLAlchemy engines for the data store: URL normalisation and per-dialect settings."""
+"""SQLAlchemy engines for the data store: URL normalisation, per-dialect settings, writes.
+
+Writers of one store queue instead of failing: every write goes through :func:`writing`,
+which takes the store's write lock at the transaction's first statement — ``BEGIN
+IMMEDIATE`` on SQLite (waiting up to ``SQLITE_BUSY_TIMEOUT_S`` for another writer), a
+transaction-level advisory lock on PostgreSQL. What a writer reads inside (the next batch
+number, the rows already stored) is therefore current until it commits.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
+
+SQLITE_BUSY_TIMEOUT_S = 60.0  # a writer waits this long for another one's transaction
+_WRITE_LOCK = 6006  # PostgreSQL advisory lock key held by every writing transaction
+_WRITE_OPTION = "mlwb_write"
 
 
 def engine_url(url: str) -> str:
@@ -16,22 +29,46 @@ def engine_url(url: str) -> str:
 
 
 def create_engine(url: str) -> sa.Engine:
-    """An engine for ``url``; SQLite gets its directory, WAL and foreign keys."""
+    """An engine for ``url``; SQLite gets its directory, WAL, a busy timeout, foreign keys."""
     url = engine_url(url)
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
+        engine = sa.create_engine(url, pool_pre_ping=True,
+                                  connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        sa.event.listen(engine, "connect", _sqlite_connect)
+        sa.event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
 
 
-def _sqlite_pragmas(connection: object, _record: object) -> None:
+@contextlib.contextmanager
+def writing(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """One write transaction holding the store's write lock from its start (see above)."""
+    with engine.connect() as connection:
+        connection.execution_options(**{_WRITE_OPTION: True})
+        with connection.begin():
+            if connection.dialect.name == "postgresql":
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                                   {"key": _WRITE_LOCK})
+            yield connection
+
+
+def _sqlite_connect(connection: object, _record: object) -> None:
+    # SQLAlchemy's recipe: the driver emits no BEGIN of its own; _sqlite_begin does
+    connection.isolation_level = None  # type: ignore[attr-defined]
     cursor = connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")  # a reader (training) beside a writer (fill)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA cache_size=-32768")  # 32 MiB: the event key's index of a big batch
     cursor.close()
+
+
+def _sqlite_begin(connection: sa.Connection) -> None:
+    # a deferred transaction that reads, then writes, fails at once ("database is locked")
+    # when another writer committed in between; IMMEDIATE takes the lock first, or waits
+    write = connection.get_execution_options().get(_WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def safe_url(url: str) -> str:

@@ -23,10 +23,15 @@ SOURCE = "simulator:movielens"
 
 def production_batch(store: Store, simulator: Simulator, size: int,
                      drift: Drift | None = None, index: int | None = None) -> Batch:
-    """Write the next (or the ``index``-th) production batch into the store."""
+    """Write the next (or the ``index``-th) production batch into the store.
+
+    "The next" is numbered inside the write transaction: fill, the simulator service and
+    anyone else writing production batches at once never write one number twice. Once the
+    stream wraps around, its rows are stored already and go to the quarantine as repeats.
+    """
     if index is None:
-        index = sum(1 for batch in store.batches("interactions")
-                    if batch.source.startswith(SOURCE))
+        return store.ingest_numbered(
+            "interactions", SOURCE, lambda n: simulator.production_batch(n, size, drift))
     frame = simulator.production_batch(index, size, drift)
     return store.ingest("interactions", frame, source=f"{SOURCE}#{index}", stage="production",
                         force=True)

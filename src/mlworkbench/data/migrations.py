@@ -18,6 +18,7 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 
 from mlworkbench.data import tables
+from mlworkbench.data.engine import writing
 
 _version_table = sa.Table(
     "store_version", sa.MetaData(),
@@ -55,11 +56,54 @@ def _served_tables(op: Operations) -> None:
     _add_missing(op, tables.passengers, "embarked")
 
 
+def _one_row_per_event(op: Operations) -> None:
+    """Interactions unique on (user, item, time) across batches. Rows an older store holds
+    twice keep their first copy; the later ones move to the quarantine with the reason, and
+    their batches' counts follow (accepted - 1, rejected + 1 per moved row)."""
+    connection = op.get_bind()
+    if tables.EVENT_KEY_INDEX in {index["name"] for index in
+                                  sa.inspect(connection).get_indexes("interactions")}:
+        return  # a store created at this version: the baseline made the index already
+    i = tables.interactions.c
+    key = (i.user_id, i.item_id, i.event_time)
+    first = (sa.select(*key, sa.func.min(i.id).label("kept"))
+             .group_by(*key).having(sa.func.count() > 1).subquery())
+    kept = tables.interactions.alias("kept")
+    repeated = connection.execute(
+        sa.select(i.id, *key, i.rating, i.batch_id, kept.c.batch_id.label("kept_batch"))
+        .join_from(tables.interactions, first,
+                   sa.and_(*(column == first.c[column.name] for column in key)))
+        .join(kept, kept.c.id == first.c.kept)
+        .where(i.id != first.c.kept).order_by(i.id)).mappings().all()
+    if repeated:
+        connection.execute(tables.quarantine.insert(), [{
+            "batch_id": row["batch_id"], "row": -1,  # its position as received is not kept
+            "raw": {"user_id": row["user_id"], "item_id": row["item_id"],
+                    "rating": row["rating"], "timestamp": row["event_time"]},
+            "reasons": f"duplicate of the (user_id, item_id, timestamp) row stored by batch "
+                       f"{row['kept_batch']} (moved when the store was upgraded)",
+        } for row in repeated])
+        ids = [row["id"] for row in repeated]
+        for start in range(0, len(ids), 10_000):
+            connection.execute(tables.interactions.delete().where(
+                i.id.in_(ids[start:start + 10_000])))
+        moved: dict[int, int] = {}
+        for row in repeated:
+            moved[row["batch_id"]] = moved.get(row["batch_id"], 0) + 1
+        b = tables.ingest_batches.c
+        for batch_id, count in moved.items():
+            connection.execute(tables.ingest_batches.update().where(b.id == batch_id).values(
+                accepted=b.accepted - count, rejected=b.rejected + count))
+    op.create_index(tables.EVENT_KEY_INDEX, "interactions", list(tables.EVENT_KEY), unique=True)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Operations], None]]] = [
     (1, "baseline: ingest_batches, items, interactions, passengers, quarantine, snapshots",
      _baseline),
     (2, "served tables (prediction_log + role, classifier_predictions, "
         "precomputed_recommendations); passengers.embarked", _served_tables),
+    (3, "interactions: one row per (user, item, time) across batches; repeats quarantined",
+     _one_row_per_event),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -72,9 +116,7 @@ def current_version(connection: sa.Connection) -> int:
 
 def migrate(engine: sa.Engine) -> int:
     """Apply every migration the database lacks, in one transaction; returns the version."""
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":  # two processes opening one new store
-            connection.execute(sa.text("SELECT pg_advisory_xact_lock(6006)"))
+    with writing(engine) as connection:  # two processes opening one new store: one migrates
         _version_table.create(connection, checkfirst=True)
         version = current_version(connection)
         operations = Operations(MigrationContext.configure(connection))

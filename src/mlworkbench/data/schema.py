@@ -87,10 +87,12 @@ TABLES = {table.name: table for table in (INTERACTIONS, ITEMS, PASSENGERS)}
 
 @dataclass(frozen=True)
 class Validated:
-    """Accepted rows (typed) and rejected rows (as received, with ``reasons``)."""
+    """Accepted rows (typed) and rejected rows (as received, with ``reasons``), both indexed
+    by their position in ``raw``, the rows as received."""
 
     accepted: pd.DataFrame
     rejected: pd.DataFrame
+    raw: pd.DataFrame
 
     @property
     def received(self) -> int:
@@ -176,10 +178,10 @@ def validate(raw: pd.DataFrame, table: str, known_items: Collection[int] | None 
                 f"duplicate of an earlier ({', '.join(spec.key)}) row")
     bad = np.zeros(len(parsed), dtype=bool)
     bad[list(reasons)] = True
-    accepted = _typed(parsed[~bad], spec).reset_index(drop=True)
+    accepted = _typed(parsed[~bad], spec)
     rejected = raw[bad].copy()
     rejected[REASONS] = ["; ".join(dict.fromkeys(reasons[i])) for i in rejected.index]
-    return Validated(accepted=accepted, rejected=rejected)
+    return Validated(accepted=accepted, rejected=rejected, raw=raw)
 
 
 def _typed(frame: pd.DataFrame, table: Table) -> pd.DataFrame:

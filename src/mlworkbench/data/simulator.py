@@ -4,14 +4,14 @@ The ratings, ordered by time, are cut into a training window (the first 60 %), a
 window (the next 20 %) and the production stream (the rest), served in batches that wrap
 around. Drift is injected per batch: a popularity shift toward a fixed set of boosted
 items, brand-new users, rating noise, and schema violations (rows the store must
-quarantine). Everything is deterministic given the seed and the batch number.
+quarantine). Everything is deterministic given the data, the seed and the batch number
+(never the clock).
 For tabular data, :func:`synthetic_passengers` draws Titanic-like passengers whose
 features shift by a named amount.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +23,9 @@ from mlworkbench.errors import InvalidParameterError
 WINDOWS = ("training", "testing")
 BOOSTED_ITEMS = 20
 VIOLATIONS = ("rating out of range", "unknown item", "missing user", "future timestamp")
+# "future" rows lie this far after the data's last event: fixed by the data, not the clock,
+# so a file is the same run to run and is judged the same on any day before 2100
+FUTURE_OFFSET_S = 100 * 365 * 86_400
 
 
 def _share(name: str, value: float) -> float:
@@ -66,6 +69,7 @@ class Simulator:
             catalogue, size=min(BOOSTED_ITEMS, len(catalogue)), replace=False)
         self._max_user = int(self.ratings["user_id"].max())
         self._max_item = int(catalogue.max())
+        self.future_time = int(self.ratings["timestamp"].max()) + FUTURE_OFFSET_S
 
     def window(self, name: str) -> pd.DataFrame:
         """The training or testing window, in event-time order."""
@@ -78,19 +82,18 @@ class Simulator:
     def production_rows(self) -> int:
         return len(self.ratings) - self._cuts[1]
 
-    def production_batch(self, index: int, size: int, drift: Drift | None = None,
-                         now: float | None = None) -> pd.DataFrame:
+    def production_batch(self, index: int, size: int, drift: Drift | None = None
+                         ) -> pd.DataFrame:
         """Production batch number ``index`` (0-based) of ``size`` rows, drift applied."""
         if size < 1:
             raise InvalidParameterError("batch_size", "the simulator", "at least 1", size)
         stream = self.ratings.iloc[self._cuts[1]:]
         positions = (index * size + np.arange(size)) % len(stream)
         batch = stream.iloc[positions].reset_index(drop=True)
-        return self._drifted(batch, drift or Drift(), np.random.default_rng((self.seed, index)),
-                             time.time() if now is None else now)
+        return self._drifted(batch, drift or Drift(), np.random.default_rng((self.seed, index)))
 
-    def _drifted(self, batch: pd.DataFrame, drift: Drift, rng: np.random.Generator,
-                 now: float) -> pd.DataFrame:
+    def _drifted(self, batch: pd.DataFrame, drift: Drift, rng: np.random.Generator
+                 ) -> pd.DataFrame:
         batch = batch.copy()
         n = len(batch)
 
@@ -106,9 +109,9 @@ class Simulator:
         noisy = batch.loc[rows, "rating"] + rng.choice([-2, -1.5, -1, -0.5, 0.5, 1, 1.5, 2],
                                                         size=len(rows))
         batch.loc[rows, "rating"] = noisy.clip(0.5, 5.0)
-        return self._violated(batch, pick(drift.schema_violations), now)
+        return self._violated(batch, pick(drift.schema_violations))
 
-    def _violated(self, batch: pd.DataFrame, rows: np.ndarray, now: float) -> pd.DataFrame:
+    def _violated(self, batch: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
         """Break ``rows`` in turn: each kind of violation the store must quarantine."""
         if len(rows) == 0:
             return batch
@@ -117,7 +120,7 @@ class Simulator:
         batch.loc[rows[kinds == 0], "rating"] = 7.5
         batch.loc[rows[kinds == 1], "item_id"] = float(self._max_item + 1_000_000)
         batch.loc[rows[kinds == 2], "user_id"] = np.nan
-        batch.loc[rows[kinds == 3], "timestamp"] = int(now) + 86_400
+        batch.loc[rows[kinds == 3], "timestamp"] = self.future_time
         return batch
 
 

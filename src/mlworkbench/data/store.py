@@ -2,18 +2,18 @@
 
 One class over SQLAlchemy, the same on SQLite (embedded default) and PostgreSQL
 (``MLWB_DATABASE_URL``). Every ingest is one transaction: the batch record, its accepted
-rows and its quarantined rows are written together or not at all. Content seen before
-(same kind, same digest) is skipped unless forced. A snapshot is a set of batch ids; its
-digest is that of the rows it yields, read back in insertion order.
+rows and its quarantined rows are written together or not at all, under the store's write
+lock (``engine.writing``). An interaction the store holds already, from any batch, is
+quarantined (``data/duplicates.py``). Content seen before (same kind, same digest) is
+skipped unless forced. A snapshot is a set of batch ids; its digest is that of the rows it
+yields, read back in insertion order.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -22,8 +22,10 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from mlworkbench.data import bulk, migrations, schema
+from mlworkbench.data import batches as batch_writing
+from mlworkbench.data import migrations, schema
 from mlworkbench.data import tables as t
+from mlworkbench.data.batches import Batch
 from mlworkbench.data.datasets import (
     ITEM_COLUMNS,
     PASSENGER_COLUMNS,
@@ -32,27 +34,11 @@ from mlworkbench.data.datasets import (
     Passengers,
     frame_digest,
 )
-from mlworkbench.data.engine import create_engine, engine_url, safe_url
+from mlworkbench.data.engine import create_engine, engine_url, safe_url, writing
 from mlworkbench.errors import DataError, StoreError
 
 logger = logging.getLogger(__name__)
-STAGES = ("training", "testing", "production")
 TRAINING_STAGES = ("training", "production")  # what "the latest validated data" is made of
-
-
-@dataclass(frozen=True)
-class Batch:
-    id: int
-    kind: str
-    source: str
-    stage: str
-    received: int
-    accepted: int
-    rejected: int
-    digest: str
-    schema_version: str
-    created_at: datetime
-    skipped: bool = False  # the content was ingested before (this is that earlier batch)
 
 
 @dataclass(frozen=True)
@@ -151,30 +137,32 @@ class Store:
     def ingest(self, kind: str, raw: pd.DataFrame, source: str, stage: str = "training",
                force: bool = False) -> Batch:
         """Validate ``raw`` (conformed columns) and write it as one batch, atomically."""
-        if stage not in STAGES:
-            raise DataError(f"stage must be one of {', '.join(STAGES)}; received {stage!r}")
+        batch_writing.check_stage(stage)
         digest = frame_digest(raw)
         if not force and (earlier := self.find_batch(kind, digest)) is not None:
             logger.info("batch skipped: same content as batch %s", earlier.id)
             return earlier
-        started = time.perf_counter()
-        known = self.known_items() if kind == "interactions" else None
-        if kind == "items":  # ids already in the catalogue are neither new nor wrong: skip them
-            raw = raw[~pd.to_numeric(raw["item_id"], errors="coerce").isin(self.known_items())]
-        checked = schema.validate(raw, kind, known_items=known)
-        logger.info("validated %d rows in %.2fs", checked.received, time.perf_counter() - started)
-        record = {"kind": kind, "source": source[:500], "stage": stage,
-                  "received": checked.received, "accepted": len(checked.accepted),
-                  "rejected": len(checked.rejected), "digest": digest,
-                  "schema_version": schema.SCHEMA_VERSION,
-                  "created_at": datetime.now(UTC).replace(tzinfo=None)}
-        with self._translated(f"write a {kind} batch"), self.engine.begin() as connection:
-            batch_id = int(connection.execute(
-                t.ingest_batches.insert().returning(t.ingest_batches.c.id), record).scalar_one())
-            bulk.insert_frame(connection, t.DATA_TABLES[kind], _rows(kind, checked, batch_id))
-            if len(checked.rejected):
-                connection.execute(t.quarantine.insert(), _quarantined(checked, batch_id))
-        return Batch(id=batch_id, **record)
+        checked = batch_writing.validated(kind, raw, self.known_items())
+        with self._translated(f"write a {kind} batch"), writing(self.engine) as connection:
+            return batch_writing.write(connection, kind, checked, source, stage, digest)
+
+    def ingest_numbered(self, kind: str, source: str, make: Callable[[int], pd.DataFrame],
+                        stage: str = "production") -> Batch:
+        """Write batch number N of ``source`` (N: how many it has so far), made by ``make(N)``
+        and recorded as ``source#N``. The number is taken and used inside one write
+        transaction, so concurrent writers never write the same number twice."""
+        batch_writing.check_stage(stage)
+        sources = t.ingest_batches.c.source
+        with self._translated(f"write a {kind} batch"), writing(self.engine) as connection:
+            index = int(connection.execute(
+                sa.select(sa.func.count()).select_from(t.ingest_batches).where(
+                    t.ingest_batches.c.kind == kind,
+                    sources.startswith(f"{source}#", autoescape=True))).scalar_one())
+            raw = make(index)
+            known = connection.execute(sa.select(t.items.c.item_id)).scalars().all()
+            checked = batch_writing.validated(kind, raw, np.asarray(known, dtype="int64"))
+            return batch_writing.write(connection, kind, checked, f"{source}#{index}", stage,
+                               frame_digest(raw))
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -261,7 +249,7 @@ class Store:
         record = {"name": name, "batch_ids": list(latest.batch_ids), "digest": latest.digest,
                   "schema_version": latest.schema_version,
                   "created_at": datetime.now(UTC).replace(tzinfo=None)}
-        with self._translated(f"save snapshot {name!r}"), self.engine.begin() as connection:
+        with self._translated(f"save snapshot {name!r}"), writing(self.engine) as connection:
             if connection.execute(sa.select(t.snapshots.c.name)
                                   .where(t.snapshots.c.name == name)).first():
                 raise DataError(f"snapshot {name!r} exists; choose another name")
@@ -286,21 +274,3 @@ class Store:
         items = pd.DataFrame(catalogue, columns=ITEM_COLUMNS).astype(
             {"item_id": "int64", "title": str, "year": "Int64", "genres": str})
         return ratings, items
-
-
-def _rows(kind: str, checked: schema.Validated, batch_id: int) -> pd.DataFrame:
-    frame = checked.accepted
-    if kind == "interactions":
-        frame = frame.rename(columns={"timestamp": "event_time"})
-    if kind == "items":
-        frame = frame.assign(genres=frame["genres"].fillna(""))
-    return frame.assign(batch_id=np.full(len(frame), batch_id, dtype="int32"))
-
-
-def _quarantined(checked: schema.Validated, batch_id: int) -> list[dict[str, object]]:
-    rejected = checked.rejected
-    # to_json turns numpy scalars, NaN and odd types into plain JSON values
-    records = json.loads(rejected.drop(columns=schema.REASONS).to_json(orient="records"))
-    return [{"batch_id": batch_id, "row": int(row), "raw": record, "reasons": reasons}
-            for row, record, reasons in zip(rejected.index, records, rejected[schema.REASONS],
-                                            strict=True)]

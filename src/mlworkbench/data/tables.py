@@ -13,6 +13,8 @@ metadata = sa.MetaData()
 
 # BIGINT primary keys are not rowid aliases on SQLite, so they would not autoincrement there.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+EVENT_KEY_INDEX = "ux_interactions_time_user_item"
+EVENT_KEY = ("event_time", "user_id", "item_id")
 
 ingest_batches = sa.Table(
     "ingest_batches", metadata,
@@ -49,6 +51,10 @@ interactions = sa.Table(
     # batch record is written in the same transaction as its rows anyway.
     sa.Column("batch_id", sa.Integer, nullable=False),
     sa.Index("ix_interactions_batch_id", "batch_id"),
+    # one row per event across every batch (migration 2); an incoming duplicate is quarantined.
+    # Time first: batches arrive roughly in time order, so the index grows at its end
+    # (2.5x faster inserts on SQLite than user first, see benchmarks/ingest.py)
+    sa.Index(EVENT_KEY_INDEX, *EVENT_KEY, unique=True),
 )
 
 passengers = sa.Table(

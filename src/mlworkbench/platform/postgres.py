@@ -3,8 +3,10 @@
 Used by the test suite (a throwaway cluster per session) and by the local stack. The
 server refuses to run as root, so as root every server command runs as the ``postgres``
 system user (``runuser``) and the data directory is handed to that user; as anyone else
-the commands run directly. The cluster trusts local connections from its superuser
-``postgres`` and listens on 127.0.0.1 only, its socket inside the data directory::
+the commands run directly. Given a ``password``, the superuser ``postgres`` must give it
+(scram-sha-256) on every connection, local socket included; without one (the test suite's
+throwaway clusters) local connections are trusted. It listens on 127.0.0.1 only, its
+socket inside the data directory::
 
     cluster = PostgresCluster(Path("/tmp/pg"), port=free_port())
     cluster.init()                      # once; a no-op when the directory holds a cluster
@@ -23,9 +25,11 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from mlworkbench.errors import StackError
 
@@ -72,6 +76,7 @@ class PostgresCluster:
     host: str = "127.0.0.1"
     options: dict[str, str] = field(default_factory=dict)  # extra ``-c name=value`` settings
     bindir: Path = field(default_factory=find_bindir)
+    password: str | None = None  # the superuser's (scram); None: trust local connections
 
     @property
     def log_file(self) -> Path:
@@ -79,17 +84,27 @@ class PostgresCluster:
 
     def url(self, database: str = "postgres") -> str:
         """SQLAlchemy URL of one database (psycopg2 driver) on this cluster."""
-        return f"postgresql+psycopg2://{SUPERUSER}@{self.host}:{self.port}/{database}"
+        user = SUPERUSER + (f":{quote(self.password, safe='')}" if self.password else "")
+        return f"postgresql+psycopg2://{user}@{self.host}:{self.port}/{database}"
 
     def init(self) -> None:
-        """Create the cluster (trust auth, UTF-8) unless the directory already holds one."""
+        """Create the cluster (UTF-8; scram with a password, else trust) unless the directory
+        already holds one."""
         if (self.datadir / "PG_VERSION").exists():
             return
         self.datadir.mkdir(parents=True, exist_ok=True)
         _hand_over(self.datadir)
-        self._run([self._bin("initdb"), "-D", str(self.datadir), "-U", SUPERUSER,
-                   "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"],
-                  "initialise a PostgreSQL cluster")
+        command = [self._bin("initdb"), "-D", str(self.datadir), "-U", SUPERUSER,
+                   "--encoding=UTF8", "--locale=C", "--no-sync"]
+        if self.password is None:
+            self._run([*command, "--auth=trust"], "initialise a PostgreSQL cluster")
+            return
+        with tempfile.TemporaryDirectory(prefix="mlwb-pg-") as folder:
+            pwfile = Path(folder) / "password"
+            pwfile.write_text(self.password + "\n")
+            _hand_over(Path(folder), pwfile)
+            self._run([*command, "--auth=scram-sha-256", f"--pwfile={pwfile}"],
+                      "initialise a PostgreSQL cluster")
 
     def start(self, timeout_s: float = 30.0) -> None:
         """Start the server and wait until it accepts connections; a no-op when it runs."""
@@ -136,11 +151,44 @@ class PostgresCluster:
         listed = subprocess.run(
             [self._bin("psql"), "-h", self.host, "-p", str(self.port), "-U", SUPERUSER, "-tAc",
              f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
-            capture_output=True, text=True, check=False)
+            capture_output=True, text=True, check=False, env=self._client_env())
         if listed.stdout.strip() != "1":
             self._run([self._bin("createdb"), "-h", self.host, "-p", str(self.port),
                        "-U", SUPERUSER, name], f"create database {name!r}", as_owner=False)
         return self.url(name)
+
+    def require_password(self) -> bool:
+        """A running cluster made with trust (an older workspace): give the superuser the
+        password and switch every trust line to scram. True when it changed something."""
+        hba = self.datadir / "pg_hba.conf"
+        lines = hba.read_text().splitlines()
+        if self.password is None or not any(line.rstrip().endswith(" trust") for line in lines
+                                            if not line.lstrip().startswith("#")):
+            return False
+        literal = "'" + self.password.replace("'", "''") + "'"
+        self._psql(f"ALTER ROLE {SUPERUSER} PASSWORD {literal}")  # on stdin, not argv
+        hba.write_text("\n".join(
+            line[:line.rstrip().rfind(" trust")] + " scram-sha-256"
+            if line.rstrip().endswith(" trust") and not line.lstrip().startswith("#") else line
+            for line in lines) + "\n")
+        self._psql("SELECT pg_reload_conf()")
+        return True
+
+    def _psql(self, statement: str) -> None:
+        done = subprocess.run([self._bin("psql"), "-h", self.host, "-p", str(self.port),
+                               "-U", SUPERUSER, "-v", "ON_ERROR_STOP=1", "-q"],
+                              input=statement + ";\n", capture_output=True, text=True,
+                              check=False, env=self._client_env())
+        if done.returncode != 0:
+            detail = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
+            raise StackError(f"PostgreSQL refused {statement.split()[0]}: {detail[-1]}")
+
+    def _client_env(self) -> dict[str, str]:
+        """The environment of psql/createdb: the password, never on a command line."""
+        env = {**os.environ, "PGCONNECT_TIMEOUT": "10"}
+        if self.password is not None:
+            env["PGPASSWORD"] = self.password
+        return env
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (``fast`` rolls back open transactions); a no-op when stopped."""
@@ -158,7 +206,8 @@ class PostgresCluster:
     def _run(self, command: list[str], action: str, as_owner: bool = True) -> None:
         full = self._as_owner(command) if as_owner else command
         try:
-            done = subprocess.run(full, capture_output=True, text=True, check=False)
+            done = subprocess.run(full, capture_output=True, text=True, check=False,
+                                  env=None if as_owner else self._client_env())
         except OSError as exc:
             raise StackError(f"cannot {action}: {exc}; {INSTALL_HINT}") from exc
         if done.returncode != 0:
@@ -177,8 +226,8 @@ def _quote(word: str) -> str:
     return "'" + word.replace("'", "'\\''") + "'"
 
 
-def _hand_over(datadir: Path) -> None:
-    """As root, give the data directory to the ``postgres`` user (the server insists)."""
+def _hand_over(datadir: Path, *files: Path) -> None:
+    """As root, give the data directory (and ``files`` in it) to the ``postgres`` user."""
     if os.geteuid() != 0:
         return
     try:
@@ -186,5 +235,6 @@ def _hand_over(datadir: Path) -> None:
     except KeyError as exc:
         raise StackError(f"no {SYSTEM_USER!r} system user to run PostgreSQL as; "
                          f"{INSTALL_HINT}") from exc
-    os.chown(datadir, owner.pw_uid, owner.pw_gid)
-    datadir.chmod(0o700)
+    for path in (datadir, *files):
+        os.chown(path, owner.pw_uid, owner.pw_gid)
+        path.chmod(0o700 if path.is_dir() else 0o600)

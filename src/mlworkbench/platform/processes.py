@@ -44,6 +44,22 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def started_with(variable: str, value: str) -> dict[int, dict[str, str]]:
+    """Every living process started with ``variable=value`` in its environment: its pid and
+    that environment (Linux ``/proc``; empty elsewhere, and for what we may not read)."""
+    wanted = f"{variable}={value}".encode()
+    found = {}
+    for entry in _PROC.glob("[0-9]*"):
+        try:
+            pairs = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if wanted in pairs and alive([int(entry.name)]):
+            found[int(entry.name)] = dict(pair.decode(errors="replace").partition("=")[::2]
+                                          for pair in pairs if pair)
+    return found
+
+
 def alive(pids: list[int]) -> list[int]:
     """The pids that still exist and are not zombies."""
     living = []

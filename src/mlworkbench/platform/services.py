@@ -13,6 +13,7 @@ from pathlib import Path
 from mlworkbench.config import CHAMPION_ALIAS, Settings
 from mlworkbench.errors import ObjectStoreError, StackError
 from mlworkbench.platform.objectstore import ObjectStore
+from mlworkbench.platform.secrets import write_private
 from mlworkbench.platform.supervisor import Program
 
 GRPC_OFFSET = 10_000  # SeaweedFS's own convention: each gRPC port is its HTTP port + 10000
@@ -62,8 +63,12 @@ def _s3_credentials(settings: Settings) -> dict[str, str]:
             "AWS_SECRET_ACCESS_KEY": settings.s3_secret_access_key}
 
 
-def s3_service(settings: Settings) -> Service:
-    """SeaweedFS in one process (``weed mini``): S3 with the settings' user and bucket."""
+def s3_service(settings: Settings, signing_key: str | None = None) -> Service:
+    """SeaweedFS in one process (``weed mini``): S3 with the settings' user and bucket.
+
+    With ``signing_key``, its internal doors (filer and volume HTTP) answer only requests
+    signed with it (``security.toml`` in its working directory): S3, with its own keys, is
+    the only way in from outside."""
     host, base, s3_port = settings.stack_host, settings.s3_aux_port, settings.s3_port
     aux = {"master": base, "volume": base + 1, "filer": base + 2, "admin": base + 3}
     data = settings.stack_dir / "data" / "s3"
@@ -83,24 +88,40 @@ def s3_service(settings: Settings) -> Service:
         except ObjectStoreError:
             return False
 
+    config = settings.stack_dir / "s3"
+
+    def prepare() -> None:
+        data.mkdir(parents=True, exist_ok=True)
+        if signing_key is not None:
+            write_private(config / "security.toml", _seaweedfs_security(signing_key))
+
     return Service(
         name="s3", title="S3 (SeaweedFS)",
         program=Program("s3", command, environment={
             **_s3_credentials(settings), "S3_BUCKET": settings.s3_bucket,
-        }),
+        }, directory=config if signing_key is not None else None),
         url=settings.resolved_s3_endpoint_url,
-        ports=ports, healthy=healthy, timeout_s=30.0, wave=1,
-        before_start=lambda: data.mkdir(parents=True, exist_ok=True),
+        ports=ports, healthy=healthy, timeout_s=30.0, wave=1, before_start=prepare,
     )
 
 
-def mlflow_service(settings: Settings, backend_store_uri: str) -> Service:
-    """The MLflow tracking server + UI: PostgreSQL behind it, artifacts proxied to S3."""
+def _seaweedfs_security(key: str) -> str:
+    """SeaweedFS's security.toml: JWT keys for the filer's and the volumes' HTTP doors."""
+    sections = ("jwt.signing", "jwt.signing.read", "jwt.filer_signing", "jwt.filer_signing.read")
+    return "".join(f'[{name}]\nkey = "{key}-{name}"\nexpires_after_seconds = 60\n\n'
+                   for name in sections)
+
+
+def mlflow_service(settings: Settings, backend_store_uri: str,
+                   auth: dict[str, str] | None = None) -> Service:
+    """The MLflow tracking server + UI: PostgreSQL behind it, artifacts proxied to S3.
+    With ``auth`` (the basic-auth app's variables), every request but /health needs a user."""
     url = settings.stack_tracking_uri
     command = [sys.executable, "-m", "mlworkbench.platform.mlflow_server",
                "--host", settings.stack_host, "--port", str(settings.mlflow_port),
                "--workers", "1", "--backend-store-uri", backend_store_uri,
-               "--artifacts-destination", f"s3://{settings.s3_bucket}/", "--serve-artifacts"]
+               "--artifacts-destination", f"s3://{settings.s3_bucket}/", "--serve-artifacts",
+               *(["--app-name", "basic-auth"] if auth else [])]
     return Service(
         name="mlflow", title="MLflow server",
         program=Program("mlflow", command, environment={
@@ -108,6 +129,7 @@ def mlflow_service(settings: Settings, backend_store_uri: str) -> Service:
             "MLFLOW_S3_ENDPOINT_URL": settings.resolved_s3_endpoint_url,
             **_s3_credentials(settings),
             "AWS_DEFAULT_REGION": "us-east-1",
+            **(auth or {}),
         }),
         url=url, ports=[(settings.mlflow_port, "MLWB_MLFLOW_PORT")],
         healthy=lambda: http_ok(f"{url}/health"), timeout_s=90.0, wave=2,
@@ -116,7 +138,8 @@ def mlflow_service(settings: Settings, backend_store_uri: str) -> Service:
 
 def _mlwb_service(settings: Settings, name: str, title: str, args: list[str], port: int,
                   setting: str, health_path: str, database_url: str | None,
-                  wave: int, serves: str | None = None) -> Service:
+                  wave: int, serves: str | None = None,
+                  secrets: dict[str, str] | None = None) -> Service:
     """An ``mlwb ...`` HTTP service, pointed at the stack's tracking server and data store."""
     url = f"http://{settings.stack_host}:{port}"
     command = [executable("mlwb", "mlworkbench"), *args,
@@ -129,6 +152,7 @@ def _mlwb_service(settings: Settings, name: str, title: str, args: list[str], po
             "MLWB_TRACKING_URI": settings.stack_tracking_uri,
             "OPENBLAS_NUM_THREADS": "1",
             **({"MLWB_DATABASE_URL": database_url} if database_url else {}),
+            **(secrets or {}),
         }),
         url=url, ports=[(port, setting)],
         healthy=lambda: http_ok(f"{url}{health_path}"), timeout_s=60.0, wave=wave,
@@ -137,15 +161,18 @@ def _mlwb_service(settings: Settings, name: str, title: str, args: list[str], po
 
 
 def model_service(settings: Settings, name: str, title: str, model_name: str, port: int,
-                  setting: str, database_url: str | None = None) -> Service:
+                  setting: str, database_url: str | None = None,
+                  secrets: dict[str, str] | None = None) -> Service:
     """A model family's API serving the registry's champion; its prediction log in the store."""
     model = f"models:/{model_name}@{CHAMPION_ALIAS}"
     return _mlwb_service(settings, name, title, ["serve", model], port, setting, "/ready",
-                         database_url, wave=3, serves=model_name)
+                         database_url, wave=3, serves=model_name, secrets=secrets)
 
 
-def simulator_service(settings: Settings, database_url: str | None = None) -> Service:
+def simulator_service(settings: Settings, database_url: str | None = None,
+                      secrets: dict[str, str] | None = None) -> Service:
     """The simulator (POST /batches), writing simulated batches into the data store."""
     return _mlwb_service(settings, "simulator", "simulator", ["simulator", "serve"],
                          settings.simulator_port, "MLWB_SIMULATOR_PORT", "/health", database_url,
-                         wave=2)  # needs only the data store: starts beside the MLflow server
+                         wave=2,  # needs only the data store: starts beside the MLflow server
+                         secrets=secrets)

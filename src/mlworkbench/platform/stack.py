@@ -20,6 +20,7 @@ from mlworkbench.config import CHAMPION_ALIAS, STACK_FILE, Settings
 from mlworkbench.errors import ModelNotFoundError, StackError, TrackingError
 from mlworkbench.platform import processes
 from mlworkbench.platform.objectstore import ObjectStore
+from mlworkbench.platform.secrets import MLFLOW_ADMIN, stack_secrets, write_private
 from mlworkbench.platform.services import (
     Service,
     mlflow_service,
@@ -51,7 +52,31 @@ class Stack:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.supervisor = Supervisor(settings.stack_dir)
-        self.postgres = postgres_service(settings) if not settings.backend_store_uri else None
+        self.secrets = stack_secrets(settings)
+        self.postgres = (postgres_service(settings, self.secrets.postgres_password)
+                         if not settings.backend_store_uri else None)
+
+    @property
+    def client_settings(self) -> dict[str, str]:
+        """What a client of this stack needs beyond its URIs: MLflow's user, the token."""
+        found = {"admin_token": self.secrets.admin_token}
+        if self.settings.mlflow_auth:
+            found |= {"tracking_username": MLFLOW_ADMIN,
+                      "tracking_password": self.secrets.mlflow_password}
+        return found
+
+    def _mlflow_auth(self) -> dict[str, str] | None:
+        """The basic-auth app's variables (its user store: SQLite in the stack's data)."""
+        if not self.settings.mlflow_auth:
+            return None
+        config = self.settings.stack_dir / "mlflow-auth.ini"
+        users = self.settings.stack_dir / "data" / "mlflow-auth.db"
+        write_private(config, "[mlflow]\ndefault_permission = READ\n"
+                      f"database_uri = sqlite:///{users}\nadmin_username = {MLFLOW_ADMIN}\n")
+        return {"MLFLOW_AUTH_CONFIG_PATH": str(config),
+                "MLFLOW_AUTH_ADMIN_USERNAME": MLFLOW_ADMIN,
+                "MLFLOW_AUTH_ADMIN_PASSWORD": self.secrets.mlflow_password,
+                "MLFLOW_FLASK_SERVER_SECRET_KEY": self.secrets.seaweedfs_key + "-flask"}
 
     @property
     def backend_store_uri(self) -> str:
@@ -65,15 +90,16 @@ class Stack:
         from mlworkbench import families  # the families' code, only when services are listed
         found = [self.postgres.service] if self.postgres else []
         if not self.settings.s3_endpoint_url:
-            found.append(s3_service(self.settings))
+            found.append(s3_service(self.settings, self.secrets.seaweedfs_key))
         database_url = self.postgres.database_url if self.postgres else self.settings.database_url
-        found += [mlflow_service(self.settings, self.backend_store_uri),
-                  simulator_service(self.settings, database_url)]
+        clients = {f"MLWB_{key.upper()}": value for key, value in self.client_settings.items()}
+        found += [mlflow_service(self.settings, self.backend_store_uri, self._mlflow_auth()),
+                  simulator_service(self.settings, database_url, clients)]
         for family in families.FAMILIES.values():  # one API per family, once it has a champion
             name = "api" if family.name == "recommender" else f"{family.name}-api"
             found.append(model_service(self.settings, name, f"{family.name} API",
                                        family.model_name(self.settings), family.port(self.settings),
-                                       family.port_setting, database_url))
+                                       family.port_setting, database_url, clients))
         return found
 
     # -- up -------------------------------------------------------------------------------
@@ -81,6 +107,8 @@ class Stack:
         """Start what is not running, in order, each healthy before the next; idempotent."""
         started = time.perf_counter()
         services = self.services()
+        if recovered := self.supervisor.recover():
+            report(f"stopped {len(recovered)} processes a killed supervisord left running")
         running = {name for name, info in self.supervisor.info().items()
                    if info["statename"] == "RUNNING"}
         processes.check_ports_free(self.settings.stack_host, [
@@ -134,9 +162,9 @@ class Stack:
         from mlworkbench.tracking import client as tracking
         from mlworkbench.tracking import registry
 
-        settings = self.settings.model_copy(
-            update={"tracking_uri": self.settings.stack_tracking_uri, "registry_uri": None}
-        )
+        settings = self.settings.model_copy(update={
+            "tracking_uri": self.settings.stack_tracking_uri, "registry_uri": None,
+            **self.client_settings})
         try:
             mlflow_client = tracking.configure(settings)
             return registry.alias_version(mlflow_client, name, CHAMPION_ALIAS) is not None
@@ -158,17 +186,18 @@ class Stack:
             "s3_port": self.settings.s3_port,
             "s3_aux_port": self.settings.s3_aux_port,
             "postgres_port": self.settings.postgres_port,
+            **self.client_settings,
         }
         if self.postgres is not None:
             published["database_url"] = self.postgres.database_url
-        path = self.settings.home / STACK_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(published, indent=2) + "\n")
+        write_private(self.settings.home / STACK_FILE, json.dumps(published, indent=2) + "\n")
 
     # -- down, status ---------------------------------------------------------------------
     def down(self, purge: bool = False) -> list[int]:
-        """Stop every service and supervisord; the pids that were stopped come back."""
-        pids = [pid for info in self.supervisor.info().values() if (pid := info.get("pid"))]
+        """Stop every service and supervisord; the pids that were stopped come back.
+        After an unclean stop (supervisord killed) it stops what was left running."""
+        pids = self.supervisor.recover()
+        pids += [pid for info in self.supervisor.info().values() if (pid := info.get("pid"))]
         pids = [member for pid in pids for member in processes.descendants(pid)]
         if (own := self.supervisor.pid()) is not None:
             pids.append(own)

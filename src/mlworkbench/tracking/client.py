@@ -46,6 +46,9 @@ def configure(settings: Settings) -> MlflowClient:
     if uri.startswith("sqlite:///"):
         settings.home.mkdir(parents=True, exist_ok=True)
     check_reachable(uri)
+    if settings.tracking_username and settings.tracking_password:  # the user's own win
+        os.environ.setdefault("MLFLOW_TRACKING_USERNAME", settings.tracking_username)
+        os.environ.setdefault("MLFLOW_TRACKING_PASSWORD", settings.tracking_password)
     users_choice = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(settings.resolved_registry_uri)
