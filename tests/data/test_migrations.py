@@ -34,7 +34,10 @@ def _version_one_store(url: str) -> None:
              sa.Column("source", sa.String(16)), sa.Column("user_id", sa.BigInteger),
              sa.Column("fallback", sa.String(32)), sa.Column("items", sa.Text),
              sa.Column("scores", sa.Text))
-    for name in ("items", "interactions", "quarantine", "snapshots"):  # untouched by v2
+    sa.Table("interactions", old, sa.Column("id", sa.Integer, primary_key=True),
+             *(sa.Column(c, sa.BigInteger) for c in ("user_id", "item_id", "event_time")),
+             sa.Column("rating", sa.Float), sa.Column("batch_id", sa.Integer))
+    for name in ("items", "quarantine", "snapshots"):  # untouched by the migrations
         sa.Table(name, old, sa.Column("id", sa.Integer, primary_key=True))
     old.create_all(engine)
     with engine.begin() as connection:
