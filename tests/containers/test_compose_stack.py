@@ -19,7 +19,7 @@ import httpx
 import psycopg2
 import pytest
 
-from .conftest import ALL_PROFILES, Stack, make, wait_for
+from fixtures.compose import ALL_PROFILES, Stack, make, wait_for
 
 pytestmark = [pytest.mark.containers, pytest.mark.integration]
 
