@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Make sure a Docker engine answers and `docker compose` (v2) works; install and start what is
 # missing. Idempotent and quiet when everything is there.
-#   - the engine: Debian's docker.io (dockerd, containerd, runc), started in the background with
-#     the vfs storage driver when no engine answers (no systemd needed; works inside a VM or a
-#     container without overlayfs). Its log: $MLWB_DOCKERD_LOG (default /var/log/mlwb-dockerd.log).
+#   - the engine: Debian's docker.io (dockerd, containerd, runc), started in the background when
+#     no engine answers (no systemd needed), with the storage driver dockerd picks (overlay2 where
+#     the kernel has overlayfs, else vfs; MLWB_DOCKER_STORAGE_DRIVER forces one).
+#     Its log: $MLWB_DOCKERD_LOG (default /var/log/mlwb-dockerd.log).
 #   - compose v2: Debian bookworm's docker-compose is 1.29 (too old for compose.yaml's `name:`);
 #     trixie's package is a static Go binary (libc only), installed as a CLI plugin.
 # An engine that already runs (Docker Desktop, a system service) is used as it is.
 set -euo pipefail
 
 DOCKERD_LOG=${MLWB_DOCKERD_LOG:-/var/log/mlwb-dockerd.log}
+DRIVER=${MLWB_DOCKER_STORAGE_DRIVER:-}
 PLUGIN_DIR=/usr/libexec/docker/cli-plugins
 
 engine_answers() { docker info >/dev/null 2>&1; }
@@ -53,7 +55,8 @@ if ! compose_v2; then
     echo "deb http://deb.debian.org/debian trixie main" > "$tmp/trixie.list"
     apt_opts=(-o "Dir::Etc::SourceList=$tmp/trixie.list" -o "Dir::Etc::SourceParts=-"
               -o "Dir::State::Lists=$tmp/lists" -o "Dir::Cache::Archives=$tmp/archives"
-              -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=" -o "APT::Get::List-Cleanup=0")
+              -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=" -o "APT::Get::List-Cleanup=0"
+              -o "APT::Sandbox::User=root")
     apt-get "${apt_opts[@]}" update -qq
     (cd "$tmp" && apt-get "${apt_opts[@]}" download docker-compose >/dev/null)
     dpkg-deb -x "$tmp"/docker-compose_*.deb "$tmp/root"
@@ -65,13 +68,13 @@ fi
 
 if ! engine_answers; then
     need_root "no Docker engine answers on $(docker context inspect -f '{{.Endpoints.docker.Host}}' 2>/dev/null || echo /var/run/docker.sock)"
-    echo "starting dockerd (storage driver vfs; log: $DOCKERD_LOG) ..."
+    echo "starting dockerd (log: $DOCKERD_LOG) ..."
     # setsid + nohup: the engine outlives this script and the make that called it.
-    setsid nohup dockerd --storage-driver=vfs >>"$DOCKERD_LOG" 2>&1 < /dev/null &
+    setsid nohup dockerd ${DRIVER:+--storage-driver="$DRIVER"} >>"$DOCKERD_LOG" 2>&1 < /dev/null &
     for _ in $(seq 1 60); do
         engine_answers && break
         sleep 1
     done
     engine_answers || { echo "Error: dockerd did not answer within 60 s; see $DOCKERD_LOG" >&2; exit 1; }
 fi
-echo "docker engine $(docker version -f '{{.Server.Version}}'), compose $(docker compose version --short)"
+echo "docker engine $(docker version -f '{{.Server.Version}}') ($(docker info -f '{{.Driver}}')), compose $(docker compose version --short)"

@@ -5,6 +5,7 @@
 #   3. postgres, s3, mlflow, simulator, each healthy before the next
 #   4. a first training run when the recommender has no champion yet
 #   5. the recommender API, healthy, on 127.0.0.1:$MLWB_SERVE_PORT
+#   6. the classifier API on 127.0.0.1:$MLWB_CLASSIFIER_PORT, when the classifier has a champion
 # Settings as for compose (MLWB_*_PORT, MLWB_*_IMAGE, COMPOSE_PROJECT_NAME). Stop it with
 # `make stop_mlflow_services RUNTIME=docker` (data kept) or `docker compose -f deploy/compose.yaml down -v`.
 set -euo pipefail
@@ -28,6 +29,14 @@ if ! curl -fsS -o /dev/null "$champion" 2>/dev/null; then
     "${compose[@]}" run --rm cli mlwb train recommender
 fi
 "${compose[@]}" up -d --wait api
+classifier="$mlflow/api/2.0/mlflow/registered-models/alias?name=titanic-classifier&alias=champion"
+if curl -fsS -o /dev/null "$classifier" 2>/dev/null; then
+    "${compose[@]}" --profile classifier up -d --wait classifier
+    echo "classifier API http://127.0.0.1:${MLWB_CLASSIFIER_PORT:-1234}"
+else
+    echo "no classifier champion yet: train one, then run this again:" \
+         "docker compose -f deploy/compose.yaml run --rm cli mlwb train classifier"
+fi
 
 echo "stack up: MLflow $mlflow, recommender API http://127.0.0.1:${MLWB_SERVE_PORT:-5001}," \
      "simulator http://127.0.0.1:${MLWB_SIMULATOR_PORT:-5004}"
