@@ -3,7 +3,7 @@
 One compose project for the module, in order: start the services, train in a container against
 PostgreSQL + S3, list the models, serve the champion, send test_api's requests, kill the API's
 process and watch its restart policy bring it back, serve N replicas behind nginx and kill one
-under load, then `down -v` and find nothing left.
+under load, run `make docker-compose` on the running stack, then `down -v` and find nothing left.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def test_serve_model_serves_the_champion_on_its_published_port(stack: Stack) -> 
     api = stack.url("MLWB_SERVE_PORT")
 
     model = wait_for(api + "/model").json()
-    assert (model["name"], model["version"]) == ("movielens-recommender", "1")
+    assert (model["name"], str(model["version"])) == ("movielens-recommender", "1")
     out = make("test_api", f"API={api}", env=stack.env)
     assert '"title"' in out  # user 42's, the visitor's and item 260's answers
     assert '"fallback": "popular"' in out  # user 99999
@@ -134,6 +134,16 @@ def test_a_killed_replica_behind_nginx_costs_no_request(stack: Stack) -> None:
     assert failures == []
     assert len(set(upstreams[:served_before])) == 2, "nginx did not spread requests over both"
     assert len(upstreams) - served_before > 20, "too few requests after the kill to tell"
+
+
+def test_make_docker_compose_on_the_running_stack_leaves_it_whole(stack: Stack) -> None:
+    out = make("docker-compose", env=stack.env)  # seed 003's one command (scripts/launch-stack.sh)
+
+    assert "stack up:" in out and "no champion yet" not in out  # the champion is kept, not retrained
+    assert "no classifier champion yet" in out
+    health = _health(stack)
+    assert {s: health.get(s) for s in (*INFRA, "api")} == dict.fromkeys((*INFRA, "api"), "healthy")
+    assert wait_for(stack.url("MLWB_SERVE_PORT") + "/ready").status_code == 200
 
 
 def test_down_v_leaves_no_container_network_or_volume(stack: Stack) -> None:
