@@ -14,7 +14,8 @@ pytestmark = pytest.mark.containers
 VARIANTS = {
     "default": [],
     "minio": ["-f", str(ROOT / "deploy" / "compose.minio.yaml")],
-    **{f"profile-{name}": ["--profile", name] for name in ("replicas", "cli", "classifier", "later")},
+    **{f"profile-{name}": ["--profile", name]
+       for name in ("replicas", "cli", "classifier", "later")},
 }
 
 

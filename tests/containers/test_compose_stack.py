@@ -28,7 +28,8 @@ CHAMPION = "models:/movielens-recommender@champion"
 
 
 def _health(stack: Stack) -> dict[str, str]:
-    rows = [json.loads(line) for line in stack.compose("ps", "--format", "json").splitlines() if line]
+    lines = stack.compose("ps", "--format", "json").splitlines()
+    rows = [json.loads(line) for line in lines if line]
     return {row["Service"]: row.get("Health") or row["State"] for row in rows}
 
 
@@ -139,7 +140,8 @@ def test_a_killed_replica_behind_nginx_costs_no_request(stack: Stack) -> None:
 def test_make_docker_compose_on_the_running_stack_leaves_it_whole(stack: Stack) -> None:
     out = make("docker-compose", env=stack.env)  # seed 003's one command (scripts/launch-stack.sh)
 
-    assert "stack up:" in out and "no champion yet" not in out  # the champion is kept, not retrained
+    assert "stack up:" in out
+    assert "no champion yet" not in out  # the champion is kept, not retrained
     assert "no classifier champion yet" in out
     health = _health(stack)
     assert {s: health.get(s) for s in (*INFRA, "api")} == dict.fromkeys((*INFRA, "api"), "healthy")

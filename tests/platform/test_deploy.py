@@ -156,8 +156,9 @@ def test_kubernetes_deployment_and_service_agree() -> None:
     deployment, service = yaml.safe_load_all((DEPLOY / "k8s" / "api.yaml").read_text())
     assert (deployment["kind"], service["kind"]) == ("Deployment", "Service")
     template = deployment["spec"]["template"]
-    assert deployment["spec"]["selector"]["matchLabels"].items() <= template["metadata"]["labels"].items()
-    assert service["spec"]["selector"].items() <= template["metadata"]["labels"].items()
+    labels = template["metadata"]["labels"].items()
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels
+    assert service["spec"]["selector"].items() <= labels
     [container] = template["spec"]["containers"]
     named_ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     [port] = service["spec"]["ports"]
@@ -215,8 +216,9 @@ def test_model_image_builds_on_the_base_image_compose_and_make_name() -> None:
 def _locked(path: Path) -> dict[str, tuple[str, int]]:
     """name -> (version, number of hashes) of a requirements lock."""
     text = path.read_text()
-    entries = re.findall(r"^([A-Za-z0-9_.\-]+)==(\S+)((?:\s*\\\n\s+--hash=sha256:[0-9a-f]{64})*)", text, re.M)
-    return {canonicalize_name(name): (version, hashes.count("--hash=")) for name, version, hashes in entries}
+    pinned = r"^([A-Za-z0-9_.\-]+)==(\S+)((?:\s*\\\n\s+--hash=sha256:[0-9a-f]{64})*)"
+    return {canonicalize_name(name): (version, hashes.count("--hash="))
+            for name, version, hashes in re.findall(pinned, text, re.M)}
 
 
 @pytest.mark.parametrize(("lock", "extras"), [("requirements.lock", ()),
