@@ -10,16 +10,17 @@ PYTEST_ARGS ?=
 export OPENBLAS_NUM_THREADS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install init_local demo test services-deps lint benchmarks clean list_models train_model
+.PHONY: help install init_local demo test services-deps lint benchmarks clean
 
 help:  ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-22s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-test.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "Error: mlworkbench needs Python >= 3.11; set PYTHON=python3.11 (found $$($(PYTHON) --version 2>&1))"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-test.lock
 	$(BIN)/python -m pip install --quiet -e '.[test,spark]'
 	@touch $(STAMP)
 
@@ -32,16 +33,11 @@ demo: install  ## train ALS on MovieLens, register it, list models, recommend fo
 	$(BIN)/mlwb models list
 	$(BIN)/mlwb recommend --model $(MODEL) --user 42 --user 99999 --k 10
 
-train_model: install  ## one training run with the defaults
-	$(BIN)/mlwb train recommender
-
-list_models: install  ## the registry: versions, aliases, run ids, key metric, source
-	$(BIN)/mlwb models list
 
 services-deps:  ## system packages the integration tests need (PostgreSQL server binaries)
 	@bash scripts/ensure-postgres.sh
 
-test: install services-deps  ## the whole suite, integration tests included
+test: install services-deps docker-deps  ## the whole suite, integration and container tests included
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install  ## ruff over src, tests and benchmarks
@@ -58,9 +54,6 @@ JSON := $(BIN)/python -m json.tool --no-ensure-ascii
 
 .PHONY: serve_model test_api
 
-serve_model: install  ## serve MODEL (any MLflow reference or path) on :5001 (MLWB_SERVE_PORT)
-	$(BIN)/mlwb serve $(MODEL)
-
 test_api:  ## send a few real requests to a running service ($(API)) and print the answers
 	curl -sf $(API)/model | $(JSON)
 	curl -sf "$(API)/users/42/recommendations?k=3" | $(JSON)
@@ -75,28 +68,89 @@ test_api:  ## send a few real requests to a running service ($(API)) and print t
 clean:  ## remove the virtualenv and the default workspace
 	rm -rf $(VENV) .mlwb
 
-# --- the local stack (seed 001's targets); the *_container ones need Docker ---------------
+# --- seed 001's flow: the local stack (default) or the same stack in containers -------------
+# RUNTIME=local (default): processes under supervisord (`mlwb up`), no Docker needed.
+# RUNTIME=docker: the same targets drive deploy/compose.yaml; build the two images first.
+#   make build_base_container build_model_container
+#   make start_mlflow_services train_model list_models RUNTIME=docker
+#   make serve_model test_api RUNTIME=docker MODEL=models:/movielens-recommender@champion
+#   make stop_mlflow_services RUNTIME=docker
+RUNTIME ?= local
+ifeq ($(filter $(RUNTIME),local docker),)
+$(error RUNTIME must be local or docker, not '$(RUNTIME)')
+endif
 BASE_IMAGE ?= mlworkbench-base:latest
 MODEL_IMAGE ?= mlworkbench-model:latest
+BALANCER_IMAGE ?= mlworkbench-nginx:latest
 COMPOSE := docker compose -f deploy/compose.yaml
+INFRA := postgres s3 mlflow simulator
 
-.PHONY: build_base_container build_model_container start_mlflow_services stop_mlflow_services \
-	compose_up compose_down
+.PHONY: docker-deps base-images build_base_container build_model_container build_balancer_container \
+	start_mlflow_services stop_mlflow_services train_model list_models compose_up compose_down \
+	docker-compose lock
 
-build_base_container:  ## docker: OS packages and compiled dependencies (the slow layer)
+docker-deps:  ## a Docker engine and compose v2 (installs Debian's docker.io, starts dockerd if none runs)
+	@bash scripts/ensure-docker.sh
+
+base-images: docker-deps  ## pull the Dockerfiles' base images, or make them from Debian packages without a registry
+	@bash scripts/bootstrap-images.sh
+
+build_base_container: base-images  ## docker: OS packages and the locked dependencies (the slow layer)
 	docker build -f deploy/Dockerfile.base -t $(BASE_IMAGE) .
 
 build_model_container:  ## docker: the project on top of the base image
 	docker build -f deploy/Dockerfile.model --build-arg BASE_IMAGE=$(BASE_IMAGE) -t $(MODEL_IMAGE) .
 
-start_mlflow_services: install services-deps  ## local stack: PostgreSQL, S3, MLflow server, simulator (+ API once a champion exists)
+build_balancer_container: base-images  ## docker: nginx for the `replicas` profile
+	docker build -t $(BALANCER_IMAGE) deploy/nginx
+
+ifeq ($(RUNTIME),docker)
+start_mlflow_services: docker-deps  ## PostgreSQL, S3, MLflow server, simulator (RUNTIME=docker: containers)
+	$(COMPOSE) up -d --wait $(INFRA)
+
+stop_mlflow_services:  ## stop every service, keep the data
+	$(COMPOSE) --profile replicas --profile classifier down
+
+train_model:  ## one training run with the defaults
+	$(COMPOSE) run --rm cli mlwb train recommender
+
+list_models:  ## the registry: versions, aliases, run ids, key metric, source
+	$(COMPOSE) run --rm cli mlwb models list
+
+serve_model:  ## serve MODEL (any MLflow reference or path) on :5001 (MLWB_SERVE_PORT)
+	MODEL='$(MODEL)' $(COMPOSE) up -d --wait api
+else
+start_mlflow_services: install services-deps
 	$(BIN)/mlwb up
 
-stop_mlflow_services: install  ## local stack: stop every service, keep the data
+stop_mlflow_services: install
 	$(BIN)/mlwb down
 
-compose_up:  ## docker: the same stack as containers (build the images first)
-	$(COMPOSE) up -d
+train_model: install
+	$(BIN)/mlwb train recommender
+
+list_models: install
+	$(BIN)/mlwb models list
+
+serve_model: install
+	$(BIN)/mlwb serve $(MODEL)
+endif
+
+compose_up: docker-deps  ## docker: the stack's services as containers (build the images first)
+	$(COMPOSE) up -d --wait $(INFRA)
 
 compose_down:  ## docker: stop the containers, keep the volumes
-	$(COMPOSE) down
+	$(COMPOSE) --profile replicas --profile classifier down
+
+docker-compose: docker-deps  ## seed 003: build what is missing, start the whole stack, train if no champion, serve
+	bash scripts/launch-stack.sh
+
+# --- locked dependencies: exact versions with hashes (uv), for the images and `make install` ---
+LOCK_PLATFORM := --python-version 3.11 --python-platform x86_64-manylinux_2_28
+
+lock: install  ## regenerate requirements.lock (images) and requirements-test.lock (+ test, spark extras)
+	$(BIN)/python -m pip install --quiet 'uv>=0.5,<1'
+	$(BIN)/uv pip compile --quiet --native-tls --generate-hashes $(LOCK_PLATFORM) \
+		--no-header --output-file requirements.lock pyproject.toml
+	$(BIN)/uv pip compile --quiet --native-tls --generate-hashes $(LOCK_PLATFORM) \
+		--no-header --extra test --extra spark --constraint requirements.lock --output-file requirements-test.lock pyproject.toml
