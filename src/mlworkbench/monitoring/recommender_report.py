@@ -1,0 +1,266 @@
+"""The recommender's monitoring report: input drift, output drift, quality, and a verdict.
+
+- **input** (interactions of each window, one row per interaction): rating; the item's
+  popularity (log of its reference count, 0 for items the reference never saw); the
+  user's activity (interactions per user within chunks of equal size in both windows, so
+  a 1,000-row batch is compared with 1,000-row slices of the reference); and whether user
+  and item are known to the reference, tested as shares.
+- **output** (the top-k lists of each window): the recommended items' popularity, and
+  Evidently's personalization, novelty, popularity bias (ARP, coverage), and diversity
+  over genres, each tested against the reference lists within a relative tolerance.
+- **quality** (only where later interactions exist): precision, recall, NDCG and hit rate
+  @k of what was served; tested against the reference's quality when it has one.
+
+Drift is measured with distances (normed Wasserstein), whichever the size of the window:
+Evidently's default switches to p-value tests on small samples, whose scores point the
+other way (drift when *below* the threshold). Thresholds are in :class:`Thresholds`,
+calibrated as the README says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mlworkbench.errors import DataError, InvalidParameterError
+from mlworkbench.monitoring import evidence
+from mlworkbench.monitoring.verdict import MonitoringResult, TestOutcome
+
+NOT_SERVED_RANK = 1_000_000  # relevant items nobody recommended: rows beyond every k
+MAX_OUTPUT_USERS = 2_000  # personalization is pairwise: lists of at most this many users
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Calibrated on MovieLens replayed by time (README, "Monitoring"): the next window
+    after the training window passes, the simulator's strong drift fails."""
+
+    rating: float = 0.5  # normed Wasserstein distances above which a column has drifted
+    item_popularity: float = 1.2
+    user_activity: float = 0.8
+    unknown_users: float = 0.99  # share of current interactions by users the reference lacks
+    unknown_items: float = 0.35  # ... on items the reference lacks
+    output_relative: float = 0.25  # output statistics may move this much from the reference
+    quality_relative: float = 0.3  # quality may fall this much below the reference's
+
+
+@dataclass(frozen=True)
+class RecommenderWindow:
+    """What one window holds; ``served`` and ``later`` are optional."""
+
+    interactions: pd.DataFrame  # user_id, item_id, rating, timestamp
+    served: pd.DataFrame | None = None  # user_id, rank (1-based), item_id: the top-k lists
+    later: pd.DataFrame | None = None  # user_id, item_id: what users did after being served
+
+
+def input_frame(interactions: pd.DataFrame, reference: pd.DataFrame,
+                chunk_rows: int) -> pd.DataFrame:
+    """One row per interaction: rating, item_popularity, user_activity, user, item status."""
+    ordered = interactions.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    item_counts = reference["item_id"].value_counts()
+    chunk = np.arange(len(ordered)) // max(1, chunk_rows)
+    activity = ordered.groupby([chunk, ordered["user_id"].to_numpy()])["item_id"].transform("size")
+    known_user = ordered["user_id"].isin(reference["user_id"].unique())
+    known_item = ordered["item_id"].isin(item_counts.index)
+    return pd.DataFrame({
+        "rating": ordered["rating"].astype("float64"),
+        "item_popularity": np.log1p(item_counts.reindex(ordered["item_id"]).fillna(0).to_numpy()),
+        "user_activity": activity.astype("float64").to_numpy(),
+        "user_status": np.where(known_user, "known", "unknown"),
+        "item_status": np.where(known_item, "known", "unknown")})
+
+
+def genre_features(items: pd.DataFrame) -> pd.DataFrame:
+    """Items one-hot over their genres (``genre_<name>`` columns), indexed by item_id."""
+    genres = items.set_index("item_id")["genres"].fillna("").str.get_dummies(sep="|")
+    genres = genres.drop(columns=[c for c in genres.columns if c.startswith("(")], errors="ignore")
+    return genres.add_prefix("genre_").astype("float64")
+
+
+def _ranking_frame(served: pd.DataFrame, popularity: pd.Series,
+                   genres: pd.DataFrame) -> pd.DataFrame:
+    frame = served[["user_id", "item_id", "rank"]].rename(columns={"rank": "prediction"})
+    frame = frame.assign(target=0, item_popularity=np.log1p(
+        popularity.reindex(frame["item_id"]).fillna(0).to_numpy()))
+    features = genres.reindex(frame["item_id"]).fillna(0.0).reset_index(drop=True)
+    return pd.concat([frame.reset_index(drop=True), features], axis=1)
+
+
+def _sample_users(served: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
+    users = served["user_id"].unique()
+    if len(users) <= n:
+        return served
+    keep = np.random.default_rng(seed).choice(users, size=n, replace=False)
+    return served[served["user_id"].isin(keep)]
+
+
+def _check(window: RecommenderWindow, name: str) -> None:
+    if window.interactions.empty:
+        raise DataError(f"the {name} window holds no interactions: choose batches or a time "
+                        "range that has some")
+
+
+class RecommenderReport:
+    """Computes the three parts for a reference and a current window."""
+
+    def __init__(self, items: pd.DataFrame, k: int = 10,
+                 thresholds: Thresholds | None = None) -> None:
+        if k < 1:
+            raise InvalidParameterError("k", "the recommender report", "an integer >= 1", k)
+        self.k = k
+        self.thresholds = thresholds or Thresholds()
+        self.genres = genre_features(items)
+
+    def run(self, reference: RecommenderWindow, current: RecommenderWindow) -> MonitoringResult:
+        _check(reference, "reference")
+        _check(current, "current")
+        result = MonitoringResult(family="recommender")
+        self._input(result, reference.interactions, current.interactions)
+        if reference.served is not None and current.served is not None:
+            self._output(result, reference, current)
+        if current.served is not None and current.later is not None:
+            self._quality(result, reference, current)
+        return result
+
+    def _input(self, result: MonitoringResult, reference: pd.DataFrame,
+               current: pd.DataFrame) -> None:
+        from evidently import DataDefinition
+        from evidently.metrics import CategoryCount, ValueDrift
+        from evidently.tests import lte
+
+        chunk = min(len(current), 1_000)
+        ref, cur = input_frame(reference, reference, chunk), input_frame(current, reference, chunk)
+        t = self.thresholds
+        columns = {"rating": t.rating, "item_popularity": t.item_popularity,
+                   "user_activity": t.user_activity}
+        metrics = [ValueDrift(column=c, method="wasserstein", threshold=threshold)
+                   for c, threshold in columns.items()]
+        metrics += [CategoryCount(column="user_status", category="unknown",
+                                  share_tests=[lte(t.unknown_users)]),
+                    CategoryCount(column="item_status", category="unknown",
+                                  share_tests=[lte(t.unknown_items)])]
+        definition = DataDefinition(numerical_columns=["rating", "item_popularity",
+                                                       "user_activity"],
+                                    categorical_columns=["user_status", "item_status"])
+        snapshot, tests = evidence.run_report(metrics, cur, ref, definition, "drift",
+                                              name="recommender input")
+        found = evidence.values(snapshot)
+        numbers = {f"input_drift_{c}": float(found[f"ValueDrift(column={c},method=wasserstein,"
+                                                   f"threshold={threshold})"])
+                   for c, threshold in columns.items()}
+        numbers["unknown_user_share"] = float((cur["user_status"] == "unknown").mean())
+        numbers["unknown_item_share"] = float((cur["item_status"] == "unknown").mean())
+        numbers["input_drift_share"] = float(np.mean([not x.passed for x in tests]))
+        numbers["current_interactions"] = float(len(cur))
+        result.merge("input", snapshot, tests, numbers)
+
+    def _output(self, result: MonitoringResult, reference: RecommenderWindow,
+                current: RecommenderWindow) -> None:
+        from evidently import DataDefinition, Recsys
+        from evidently.metrics import (
+            Diversity,
+            Novelty,
+            Personalization,
+            PopularityBiasMetric,
+            ValueDrift,
+        )
+        from evidently.tests import Reference, eq
+
+        k, t = self.k, self.thresholds
+        popularity = reference.interactions["item_id"].value_counts()
+        cur_served = _sample_users(current.served[current.served["rank"] <= k],
+                                   MAX_OUTPUT_USERS)
+        n_users = cur_served["user_id"].nunique()
+        ref_served = _sample_users(reference.served[reference.served["rank"] <= k], n_users)
+        cur = _ranking_frame(cur_served, popularity, self.genres)
+        ref = _ranking_frame(ref_served, popularity, self.genres)
+        features = list(self.genres.columns)
+        train = reference.interactions[["user_id", "item_id"]].reset_index(drop=True)
+        train = pd.concat([train, self.genres.reindex(train["item_id"]).fillna(0.0)
+                           .reset_index(drop=True)], axis=1)
+
+        def near() -> list:
+            return [eq(Reference(relative=t.output_relative))]
+
+        metrics = [
+            ValueDrift(column="item_popularity", method="wasserstein",
+                       threshold=t.item_popularity),
+            Personalization(k=k, tests=near()), Novelty(k=k, tests=near()),
+            PopularityBiasMetric(k=k, metric="arp", tests=near()),
+            PopularityBiasMetric(k=k, metric="coverage", tests=near()),
+            Diversity(k=k, item_features=features, tests=near())]
+        definition = DataDefinition(
+            ranking=[Recsys(recommendations_type="rank")],
+            numerical_columns=["prediction", "target", "item_popularity", *features])
+        snapshot, tests = evidence.run_report(
+            metrics, cur, ref, definition, "drift", name="recommender output",
+            additional={"current_train_data": train, "reference_train_data": train},
+            additional_definition=DataDefinition(numerical_columns=["user_id", "item_id",
+                                                                    *features]))
+        found = {name.split("(")[0] + ("_" + name.split("metric=")[1].rstrip(")")
+                                       if "metric=" in name else ""): value
+                 for name, value in evidence.values(snapshot).items()}
+        numbers = {
+            "output_drift_item_popularity": float(found["ValueDrift"]),
+            "personalization": float(found["Personalization"]),
+            "novelty": float(found["Novelty"]),
+            "popularity_bias_arp": float(found["PopularityBiasMetric_arp"]),
+            "coverage": float(found["PopularityBiasMetric_coverage"]),
+            "diversity": float(found["Diversity"]),
+            "served_users": float(n_users)}
+        result.merge("output", snapshot, tests, numbers)
+
+    def quality(self, window: RecommenderWindow) -> tuple[object, dict[str, float]]:
+        """Evidently's precision, recall, NDCG and hit rate @k of a window's served lists."""
+        from evidently import DataDefinition, Recsys
+        from evidently.metrics import NDCG, HitRate, PrecisionTopK, RecallTopK
+
+        frame = quality_frame(window.served, window.later, self.k)
+        if frame is None:
+            raise DataError("no served user did anything afterwards: there is nothing to judge "
+                            "quality on in this window")
+        definition = DataDefinition(ranking=[Recsys(recommendations_type="rank")],
+                                    numerical_columns=["prediction", "target"])
+        metrics = [PrecisionTopK(k=self.k), RecallTopK(k=self.k), NDCG(k=self.k),
+                   HitRate(k=self.k)]
+        snapshot, _ = evidence.run_report(metrics, frame, None, definition, "quality",
+                                          name="recommender quality")
+        values = list(evidence.values(snapshot).values())
+        names = ("precision", "recall", "ndcg", "hit_rate")
+        return snapshot, {f"{name}_at_{self.k}": evidence.table_at(value, self.k)
+                          for name, value in zip(names, values, strict=True)}
+
+    def _quality(self, result: MonitoringResult, reference: RecommenderWindow,
+                 current: RecommenderWindow) -> None:
+        snapshot, numbers = self.quality(current)
+        tests: list[TestOutcome] = []
+        if reference.served is not None and reference.later is not None:
+            _, baseline = self.quality(reference)
+            for name, value in numbers.items():
+                floor = baseline[name] * (1 - self.thresholds.quality_relative)
+                tests.append(TestOutcome(
+                    name=f"{name} >= {floor:.3f} (reference {baseline[name]:.3f} "
+                         f"- {self.thresholds.quality_relative:.0%})",
+                    kind="quality", passed=value >= floor,
+                    description=f"current {value:.3f}"))
+                numbers[f"reference_{name}"] = baseline[name]
+        result.merge("quality", snapshot, tests, numbers)
+
+
+def quality_frame(served: pd.DataFrame, later: pd.DataFrame, k: int) -> pd.DataFrame | None:
+    """Evidently's ranking rows: every served (user, item, rank) with target 1 when the user
+    took the item afterwards, plus each taken item nobody served (rank beyond every k).
+    Only users who did something afterwards; None when there are none."""
+    served = served[served["rank"] <= k]
+    taken = later[["user_id", "item_id"]].drop_duplicates().assign(target=1)
+    taken = taken[taken["user_id"].isin(served["user_id"].unique())]
+    if taken.empty:
+        return None
+    rows = served[served["user_id"].isin(taken["user_id"].unique())][
+        ["user_id", "item_id", "rank"]].merge(taken, on=["user_id", "item_id"], how="outer")
+    rows["target"] = rows["target"].fillna(0).astype("int64")
+    rows["rank"] = rows["rank"].fillna(NOT_SERVED_RANK).astype("int64")
+    return rows.rename(columns={"rank": "prediction"}).sort_values(
+        ["user_id", "prediction"]).reset_index(drop=True)
