@@ -238,7 +238,7 @@ class RecommenderReport:
         tests: list[TestOutcome] = []
         if reference.served is not None and reference.later is not None:
             _, baseline = self.quality(reference)
-            for name, value in numbers.items():
+            for name, value in list(numbers.items()):
                 floor = baseline[name] * (1 - self.thresholds.quality_relative)
                 tests.append(TestOutcome(
                     name=f"{name} >= {floor:.3f} (reference {baseline[name]:.3f} "
