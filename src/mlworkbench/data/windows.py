@@ -180,3 +180,13 @@ def _unix_seconds(values: pd.Series) -> np.ndarray:
 
 def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def snapshot_batch_ids(engine: sa.Engine, name: str) -> tuple[int, ...]:
+    """The batch ids frozen under snapshot ``name``."""
+    query = sa.select(t.snapshots.c.batch_ids).where(t.snapshots.c.name == name)
+    with _translated("read a snapshot"), engine.connect() as connection:
+        found = connection.execute(query).scalar()
+    if found is None:
+        raise DataError(f"no snapshot named {name!r} in the data store")
+    return tuple(int(i) for i in found)
