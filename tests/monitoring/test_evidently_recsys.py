@@ -10,7 +10,11 @@ import pytest
 from mlworkbench.models.engines import make_engine
 from mlworkbench.models.recommender import Recommender, interaction_matrix
 from mlworkbench.monitoring import evidence
-from mlworkbench.monitoring.recommender_report import RecommenderReport, RecommenderWindow
+from mlworkbench.monitoring.recommender_report import (
+    RecommenderReport,
+    RecommenderWindow,
+    quality_frame,
+)
 from mlworkbench.training import metrics
 from mlworkbench.training.splits import split
 
@@ -57,8 +61,6 @@ def test_ndcg_table_is_labelled_one_rank_off(holdout_lists, movielens) -> None:
     from evidently.metrics import NDCG
 
     served, test, recommended, relevant, _ = holdout_lists
-    from mlworkbench.monitoring.recommender_report import quality_frame
-
     frame = quality_frame(served, test, K)
     definition = DataDefinition(ranking=[Recsys(recommendations_type="rank")],
                                 numerical_columns=["prediction", "target"])
@@ -72,12 +74,10 @@ def test_ndcg_table_is_labelled_one_rank_off(holdout_lists, movielens) -> None:
 
 
 def test_recsys_preset_refuses_rank_predictions(holdout_lists) -> None:
-    from evidently import Dataset, DataDefinition, Recsys, Report
+    from evidently import DataDefinition, Dataset, Recsys, Report
     from evidently.presets import RecsysPreset
 
     served, test, *_ = holdout_lists
-    from mlworkbench.monitoring.recommender_report import quality_frame
-
     frame = quality_frame(served, test, K)
     data = Dataset.from_pandas(frame, data_definition=DataDefinition(
         ranking=[Recsys(recommendations_type="rank")], numerical_columns=["prediction",
