@@ -38,8 +38,9 @@ train_model: install  ## one training run with the defaults
 list_models: install  ## the registry: versions, aliases, run ids, key metric, source
 	$(BIN)/mlwb models list
 
-services-deps:  ## system packages the integration tests need (PostgreSQL server binaries)
+services-deps:  ## system packages the integration tests need (PostgreSQL server binaries, Chromium)
 	@bash scripts/ensure-postgres.sh
+	@bash scripts/ensure-chromium.sh
 
 test: install services-deps  ## the whole suite, integration tests included
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

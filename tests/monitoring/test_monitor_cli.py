@@ -12,7 +12,8 @@ from mlworkbench.cli.main import run as cli
 from mlworkbench.data.ingest import open_store
 from mlworkbench.data.simulator import Drift, Simulator
 from mlworkbench.monitoring import records
-from mlworkbench.training.train import TrainRequest, train_recommender
+from mlworkbench.training.recommender import RECOMMENDER
+from mlworkbench.training.train import train
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +26,7 @@ def champion(workspace, movielens):
     with open_store(workspace) as store:
         store.ingest("items", movielens.items, source="movielens")
         store.ingest("interactions", simulator.window("training"), source="training")
-    result = train_recommender(TrainRequest(), workspace)
+    result = train(RECOMMENDER, settings=workspace)
     with open_store(workspace) as store:
         batch = store.ingest("interactions", simulator.production_batch(
             0, 1000, Drift(popularity_shift=0.5, new_users=0.3)), source="drifted",

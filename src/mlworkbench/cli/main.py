@@ -39,6 +39,7 @@ app.command("recommend")(recommend.recommend)
 app.command("serve")(serve_cli.serve)
 app.command("recommend-all")(serve_cli.recommend_all)
 app.add_typer(data_cli.app, name="data")
+data_cli.app.command("profile")(monitor.profile)
 app.command("simulate")(simulate_cli.simulate)
 app.add_typer(simulate_cli.simulator_app, name="simulator")
 for _name in ("up", "down", "status", "logs"):

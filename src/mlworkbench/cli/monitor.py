@@ -30,7 +30,8 @@ def _moment(text: str | None, name: str) -> datetime | None:
 
 @app.command("run")
 def run(
-    model: str | None = typer.Option(None, help="Registered model (default: the recommender)."),
+    model: str | None = typer.Option(None, help="Registered model (default: the recommender; "
+                                     "the classifier's name gets the classifier report)."),
     batch: list[int] = typer.Option([], help="A production batch id of the current window "
                                     "(repeatable)."),
     last: int | None = typer.Option(None, min=1, help="The newest N production batches."),
@@ -40,12 +41,12 @@ def run(
 ) -> None:
     """Compute drift and quality for the champion against what it was trained on."""
     from mlworkbench.config import get_settings
-    from mlworkbench.monitoring.run import monitor_recommender
+    from mlworkbench.monitoring.monitor import monitor
     from mlworkbench.monitoring.windows import CurrentWindow
 
     window = CurrentWindow(batch_ids=tuple(batch) or None, last=last,
                            since=_moment(since, "since"), until=_moment(until, "until"))
-    outcome = monitor_recommender(get_settings(), model, window, k)
+    outcome = monitor(get_settings(), model, window, k)
     result = outcome.result
     console.print(f"{outcome.model_name} v{outcome.model_version}: verdict "
                   f"[bold]{result.verdict}[/bold]  (run {outcome.run_id})")
@@ -86,3 +87,37 @@ def report(run_id: str = typer.Argument(..., help="A monitoring run id (see `lis
     console.print(str(path))
     if open_it:
         webbrowser.open(path.resolve().as_uri())
+
+
+@app.command("serve")
+def serve(
+    host: str | None = typer.Option(None, help="Address (default MLWB_STACK_HOST)."),
+    port: int | None = typer.Option(None, min=1, max=65535,
+                                    help="Port (default MLWB_MONITORING_PORT, 5003)."),
+) -> None:
+    """Serve POST/GET /runs, /runs/{id}/report, /status, /metrics and the page at /."""
+    import uvicorn
+
+    from mlworkbench.config import get_settings
+    from mlworkbench.monitoring.service import build_app
+
+    settings = get_settings()
+    host, port = host or settings.stack_host, port or settings.monitoring_port
+    console.print(f"monitoring on http://{host}:{port} (docs: /docs)")
+    uvicorn.run(build_app(settings), host=host, port=port, log_level="info")
+
+
+def profile(snapshot: str | None = typer.Option(None, help="A named snapshot (default: the "
+                                                "latest validated data)."),
+            out: Path | None = typer.Option(None, help="Also save the HTML here.")) -> None:
+    """Write a data-summary report of a snapshot (the data-understanding step), log it."""
+    from mlworkbench.config import get_settings
+    from mlworkbench.monitoring.profile import profile_snapshot
+
+    made = profile_snapshot(get_settings(), snapshot)
+    if out is not None:
+        out.write_text(made.html)
+    console.print(f"profile logged as run {made.run_id}" + (f", saved to {out}" if out else ""))
+    console.print(table(None, ["measure", "value"], [[k, f"{v:,.4g}"] for k, v in
+                                                      made.numbers.items()
+                                                      if not k.startswith("share_")]))

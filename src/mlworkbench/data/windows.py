@@ -24,7 +24,7 @@ from mlworkbench.errors import DataError, StoreError
 
 CHUNK_ROWS = 50_000
 PREDICTION_LOG = "prediction_log"
-PASSENGER_COLUMNS = ["pclass", "survived", "sex", "age", "sibsp", "parch"]
+PASSENGER_COLUMNS = ["pclass", "survived", "sex", "age", "sibsp", "parch", "embarked"]
 
 
 @contextlib.contextmanager
@@ -108,7 +108,8 @@ def iter_interactions(engine: sa.Engine, batch_ids: Sequence[int],
 
 
 def read_passengers(engine: sa.Engine, batch_ids: Sequence[int]) -> pd.DataFrame:
-    """The passengers of these batches (the columns of ``PASSENGER_COLUMNS`` and batch_id)."""
+    """The passengers of these batches (``PASSENGER_COLUMNS`` and batch_id); ``embarked``
+    only when some passenger has one."""
     p = t.passengers.c
     frames = []
     for group in _by_batches(batch_ids):
@@ -119,6 +120,8 @@ def read_passengers(engine: sa.Engine, batch_ids: Sequence[int]) -> pd.DataFrame
     if not frames:
         return pd.DataFrame(columns=[*PASSENGER_COLUMNS, "batch_id"])
     frame = pd.concat(frames, ignore_index=True)
+    if frame["embarked"].isna().all():
+        frame = frame.drop(columns="embarked")
     return frame.astype({"age": "float64", "sibsp": "int64", "parch": "int64"})
 
 

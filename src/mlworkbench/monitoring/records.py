@@ -33,6 +33,7 @@ class RunRecord:
     failed_tests: str
     started: int  # ms since the epoch
     windows: str
+    metrics: dict[str, float]
 
 
 def workspace_path(settings: Settings) -> Path:
@@ -45,10 +46,7 @@ def record(result: MonitoringResult, settings: Settings, model_name: str,
     import mlflow
 
     client = tracking.configure(settings)
-    with tracking.translated("create the monitoring experiment"):
-        experiment = client.get_experiment_by_name(EXPERIMENT)
-        experiment_id = (experiment.experiment_id if experiment else client.create_experiment(
-            EXPERIMENT, artifact_location=_artifacts(settings)))
+    experiment_id = ensure_experiment(client, settings)
     with tracking.translated("log the monitoring run"), mlflow.start_run(
             experiment_id=experiment_id, run_name=f"{model_name}-v{model_version}") as run:
         mlflow.log_params({"model_name": model_name, "model_version": model_version,
@@ -62,6 +60,16 @@ def record(result: MonitoringResult, settings: Settings, model_name: str,
             mlflow.log_text(result.html(part), f"reports/{part}.html")
         _to_workspace(result, settings, model_name)
         return str(run.info.run_id)
+
+
+def ensure_experiment(client: object, settings: Settings) -> str:
+    """The id of experiment ``monitoring``, created (artifacts in the workspace) if missing."""
+    with tracking.translated("open the monitoring experiment"):
+        experiment = client.get_experiment_by_name(EXPERIMENT)  # type: ignore[attr-defined]
+        if experiment is not None:
+            return str(experiment.experiment_id)
+        return str(client.create_experiment(  # type: ignore[attr-defined]
+            EXPERIMENT, artifact_location=_artifacts(settings)))
 
 
 def _artifacts(settings: Settings) -> str | None:
@@ -88,7 +96,9 @@ def list_runs(settings: Settings, model_name: str | None = None,
         experiment = client.get_experiment_by_name(EXPERIMENT)
         if experiment is None:
             return []
-        query = f"tags.model_name = '{model_name}'" if model_name else ""
+        query = "tags.verdict != ''"  # profiles share the experiment; they have no verdict
+        if model_name:
+            query += f" and tags.model_name = '{model_name}'"
         runs = client.search_runs([experiment.experiment_id], query, max_results=limit,
                                   order_by=["attributes.start_time DESC"])
     return [RunRecord(run_id=r.info.run_id, model_name=r.data.tags.get("model_name", "?"),
@@ -98,7 +108,8 @@ def list_runs(settings: Settings, model_name: str | None = None,
                       failed_tests=r.data.tags.get("failed_tests", ""),
                       started=int(r.info.start_time),
                       windows=", ".join(f"{k[7:]}={v}" for k, v in sorted(r.data.params.items())
-                                        if k.startswith("window.")))
+                                        if k.startswith("window.")),
+                      metrics=dict(r.data.metrics))
             for r in runs]
 
 
