@@ -59,7 +59,8 @@ def profile_snapshot(settings: Settings, snapshot: str | None = None) -> Profile
                    data.ratings.groupby("user_id").size())),
                "density": float(len(frame) / max(1, data.ratings["user_id"].nunique()
                                                   * len(data.items))),
-               **{f"share_{name}": float(value) for name, value in genres.items()}}
+               **{f"share_{name.removeprefix('genre_')}": float(value)
+                  for name, value in genres.items()}}
     client = tracking.configure(settings)
     experiment_id = ensure_experiment(client, settings)
     with tracking.translated("log the data profile"), mlflow.start_run(
