@@ -63,8 +63,8 @@ def test_runs_status_metrics_and_reports(recorded) -> None:
     metrics = client.get("/metrics").text
     assert f'mlwb_monitoring_drift_share{{model="{MODEL}"}}' in metrics
     assert "mlwb_monitoring_last_run_timestamp_seconds" in metrics
-    report = client.get(f"/runs/{runs[0].run_id}/report", params={"part": "drift"})
-    assert report.status_code == 200 and "<html" in report.text.lower()
+    report = client.get(f"/runs/{runs[0].run_id}/report")  # its first part: drift
+    assert report.status_code == 200 and "Drift in column" in report.text
 
 
 def test_bad_requests_are_4xx_with_detail_and_field(recorded) -> None:
@@ -111,11 +111,12 @@ def test_page_and_report_render_in_headless_chromium(recorded, tmp_path) -> None
         _chromium(f"--screenshot={shot}", f"{url}/")
         report_shot = tmp_path / "monitoring-report.png"
         _chromium("--virtual-time-budget=10000", f"--screenshot={report_shot}",
-                  f"{url}/runs/{runs[0].run_id}/report?part=drift")
+                  f"{url}/runs/{runs[0].run_id}/report")
     finally:
         server.should_exit = True
         thread.join(timeout=10)
     assert MODEL in dom and ">drift<" in dom and "<svg" in dom  # model, verdict, plot
+    assert f"/runs/{runs[0].run_id}/report?part=drift" in dom
     page = imread(str(shot))[..., :3]
     drift_badge = np.all(np.abs(page - np.array([0xBF, 0x87, 0x00]) / 255) < 0.02, axis=-1)
     plot_line = np.all(np.abs(page - np.array([0x09, 0x69, 0xDA]) / 255) < 0.02, axis=-1)

@@ -79,11 +79,16 @@ def _section(name: str, records: list[RunRecord]) -> str:
         f"<tr><td>{_when(r.started)}</td><td>{html.escape(r.model_version)}</td>"
         f"<td>{_badge(r.verdict)}</td><td>{html.escape(r.failed_tests)}</td>"
         f"<td>{html.escape(r.windows)}</td>"
-        f"<td><a href='/runs/{r.run_id}/report'>report</a></td></tr>" for r in records)
+        f"<td>{_links(r)}</td></tr>" for r in records)
     return (f"<section class='model'><h2>{html.escape(name)}</h2><p>last verdict "
             f"{_badge(latest.verdict)} at {_when(latest.started)}</p><div>{plots}</div>"
             "<table><tr><th>started (UTC)</th><th>version</th><th>verdict</th>"
             f"<th>failed tests</th><th>windows</th><th></th></tr>{rows}</table></section>")
+
+
+def _links(record: RunRecord) -> str:
+    return " ".join(f"<a href='/runs/{record.run_id}/report?part={part}'>{part}</a>"
+                    for part in record.parts)
 
 
 def _badge(verdict: str) -> str:

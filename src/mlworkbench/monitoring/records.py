@@ -34,6 +34,7 @@ class RunRecord:
     started: int  # ms since the epoch
     windows: str
     metrics: dict[str, float]
+    parts: tuple[str, ...] = ("input",)  # the HTML reports it holds, in order
 
 
 def workspace_path(settings: Settings) -> Path:
@@ -55,7 +56,8 @@ def record(result: MonitoringResult, settings: Settings, model_name: str,
         mlflow.log_metrics({key: float(value) for key, value in result.metrics.items()})
         mlflow.set_tags({"verdict": result.verdict, "model_name": model_name,
                          "model_version": str(model_version),
-                         "failed_tests": "; ".join(result.failed_names)[:MAX_TAG] or "-"})
+                         "failed_tests": "; ".join(result.failed_names)[:MAX_TAG] or "-",
+                         "parts": ",".join(result.parts)})
         for part in result.parts:
             mlflow.log_text(result.html(part), f"reports/{part}.html")
         _to_workspace(result, settings, model_name)
@@ -109,15 +111,19 @@ def list_runs(settings: Settings, model_name: str | None = None,
                       started=int(r.info.start_time),
                       windows=", ".join(f"{k[7:]}={v}" for k, v in sorted(r.data.params.items())
                                         if k.startswith("window.")),
-                      metrics=dict(r.data.metrics))
+                      metrics=dict(r.data.metrics),
+                      parts=tuple(r.data.tags.get("parts", "input").split(",")))
             for r in runs]
 
 
-def report_path(settings: Settings, run_id: str, part: str, out: Path) -> Path:
-    """Download one part's HTML report of a run into ``out``; returns its path."""
+def report_path(settings: Settings, run_id: str, part: str | None, out: Path) -> Path:
+    """Download one part's HTML report of a run (default: its first) into ``out``."""
     import mlflow
 
-    tracking.configure(settings)
+    client = tracking.configure(settings)
+    if part is None:
+        with tracking.translated(f"read monitoring run {run_id}"):
+            part = client.get_run(run_id).data.tags.get("parts", "input").split(",")[0]
     try:
         with tracking.translated(f"download the {part} report of run {run_id}"):
             local = mlflow.artifacts.download_artifacts(

@@ -76,9 +76,9 @@ def build_app(settings: Settings) -> FastAPI:
         return [vars(r) for r in records.list_runs(settings, model, limit)]
 
     @app.get("/runs/{run_id}/report", response_class=HTMLResponse)
-    def report(run_id: str, part: str = "input") -> Response:
-        """One part's HTML report of a run."""
-        if part not in PARTS:
+    def report(run_id: str, part: str | None = None) -> Response:
+        """One part's HTML report of a run (default: its first part)."""
+        if part is not None and part not in PARTS:
             return _error(422, f"part must be one of {', '.join(PARTS)}; received {part!r}",
                           "part")
         with tempfile.TemporaryDirectory() as out:
