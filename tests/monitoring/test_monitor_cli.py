@@ -3,12 +3,16 @@ the Evidently workspace, and one-line errors."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 
 from mlworkbench.cli.main import run as cli
+from mlworkbench.data import predictions
 from mlworkbench.data.ingest import open_store
 from mlworkbench.data.simulator import Drift, Simulator
 from mlworkbench.monitoring import records
@@ -27,11 +31,30 @@ def champion(workspace, movielens):
         store.ingest("items", movielens.items, source="movielens")
         store.ingest("interactions", simulator.window("training"), source="training")
     result = train(RECOMMENDER, settings=workspace)
+    drifted = simulator.production_batch(0, 1000, Drift(popularity_shift=0.5, new_users=0.3))
+    _serve_before(workspace, drifted, result.version)
     with open_store(workspace) as store:
-        batch = store.ingest("interactions", simulator.production_batch(
-            0, 1000, Drift(popularity_shift=0.5, new_users=0.3)), source="drifted",
-            stage="production")
+        batch = store.ingest("interactions", drifted, source="drifted", stage="production")
     return workspace, result, batch
+
+
+def _serve_before(settings, later: pd.DataFrame, version: int) -> None:
+    """Log, before ``later`` arrives, one list per user of it: the first item the user takes
+    at rank 1, then nine items the user never takes. By hand: hit rate 1, precision@10 0.1."""
+    taken = later.groupby("user_id")["item_id"].agg(set)
+    catalogue = later["item_id"].drop_duplicates().tolist() + list(range(1, 200))
+    rows = []
+    for user, items in taken.items():
+        others = [i for i in catalogue if i not in items][:9]
+        rows.append({"request_id": f"r{user}", "served_at": datetime.now(UTC),
+                     "model_name": "movielens-recommender", "model_version": version,
+                     "source": "model", "user_id": int(user), "fallback": None,
+                     "items": json.dumps([int(min(items)), *map(int, others)]), "scores": "[]"})
+    engine = predictions.store_engine(settings.resolved_database_url)
+    try:
+        predictions.append_predictions(engine, rows)
+    finally:
+        predictions.dispose_engines()
 
 
 def test_monitor_run_records_a_drift_verdict(champion, capsys, tmp_path) -> None:
@@ -48,6 +71,8 @@ def test_monitor_run_records_a_drift_verdict(champion, capsys, tmp_path) -> None
     assert run.info.status == "FINISHED"
     assert run.data.params["window.reference"] == f"run {trained.run_id}"
     assert run.data.metrics["input_drift_item_popularity"] > 1.2
+    assert run.data.metrics["online_hit_rate_at_k"] == pytest.approx(1.0)
+    assert run.data.metrics["online_precision_at_k"] == pytest.approx(0.1)
     assert (settings.home / "evidently").is_dir()
 
     assert cli(["monitor", "list"]) == 0

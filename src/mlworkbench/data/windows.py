@@ -134,9 +134,9 @@ def read_items(engine: sa.Engine) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["item_id", "title", "genres"]).astype({"item_id": "int64"})
 
 
-def batch_arrivals(engine: sa.Engine, batch_ids: Sequence[int]) -> dict[int, int]:
-    """When each batch arrived in the store, in unix seconds."""
-    return {batch.id: int(batch.created_at.replace(tzinfo=UTC).timestamp())
+def batch_arrivals(engine: sa.Engine, batch_ids: Sequence[int]) -> dict[int, float]:
+    """When each batch arrived in the store, in unix seconds (with their fraction)."""
+    return {batch.id: batch.created_at.replace(tzinfo=UTC).timestamp()
             for group in _by_batches(batch_ids)
             for batch in find_batches(engine, "interactions", ids=group)}
 
@@ -157,7 +157,7 @@ def iter_predictions(engine: sa.Engine, model_name: str | None = None,
                      model_version: int | None = None, since: datetime | None = None,
                      until: datetime | None = None,
                      chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-    """Served rows in chunks (PREDICTION_COLUMNS; served_at as unix seconds, items as the
+    """Served rows in chunks (PREDICTION_COLUMNS; served_at as float unix seconds, items as the
     JSON text served), oldest first. Rows without a user (item-based requests) are left out."""
     with _translated("read the prediction log"):
         log = _prediction_log(engine)
@@ -178,7 +178,9 @@ def iter_predictions(engine: sa.Engine, model_name: str | None = None,
 
 def _unix_seconds(values: pd.Series) -> np.ndarray:
     stamps = pd.to_datetime(values, utc=True)  # naive values (SQLite) are UTC as written
-    return (stamps.astype("int64") // 10**9).to_numpy() if len(stamps) else np.zeros(0, "int64")
+    if not len(stamps):
+        return np.zeros(0, "float64")
+    return (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
 
 
 def _naive_utc(moment: datetime) -> datetime:

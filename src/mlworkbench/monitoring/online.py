@@ -9,9 +9,10 @@ the item at rank i was one of them:
 
 A list whose user did nothing after the response says nothing about the list: it is left
 out of both averages (as users without held-out items are left out offline) and counted
-as ``lists_without_later_activity``. "After" is by ``clock``: ``event`` compares the
-interaction's own timestamp, ``arrival`` the time its batch reached the store (the
-simulator replays history with its original timestamps, so there arrival orders events).
+as ``lists_without_later_activity``. "After" compares the ``time`` the caller gives each
+interaction: its own timestamp (clock ``event``) or when its batch reached the store
+(clock ``arrival``: the simulator replays history with its original timestamps, so there
+arrival is what orders responses and later interactions).
 """
 
 from __future__ import annotations
@@ -38,13 +39,13 @@ def explode_served(served: pd.DataFrame, k: int) -> pd.DataFrame:
     starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
     return pd.DataFrame({
         "row": row, "user_id": served["user_id"].to_numpy(np.int64)[row],
-        "served_at": served["served_at"].to_numpy(np.int64)[row],
+        "served_at": served["served_at"].to_numpy(np.float64)[row],
         "rank": np.arange(len(row)) - starts + 1, "item_id": items})
 
 
 def _window_start(served_at: pd.Series, window: str | None) -> pd.Series:
     if window is None:
-        return pd.Series(pd.Timestamp(int(served_at.min()), unit="s", tz="UTC") if len(served_at)
+        return pd.Series(pd.Timestamp(float(served_at.min()), unit="s", tz="UTC") if len(served_at)
                          else pd.NaT, index=served_at.index)
     try:
         return pd.to_datetime(served_at, unit="s", utc=True).dt.floor(window)
@@ -99,4 +100,4 @@ def _score_rows(served: pd.DataFrame, latest_pair: pd.Series, latest_user: pd.Se
     active = np.nan_to_num(user_time.astype(float), nan=-np.inf) > served["served_at"].to_numpy()
     return pd.DataFrame({
         "model_name": served["model_name"].to_numpy(), "model_version": served["model_version"],
-        "served_at": served["served_at"].to_numpy(np.int64), "hits": hits, "active": active})
+        "served_at": served["served_at"].to_numpy(np.float64), "hits": hits, "active": active})

@@ -4,7 +4,9 @@ The reference is what the champion was trained on; its output reference is the c
 lists for the users of the reference's last fifth (by time), judged on what they did then.
 The current output is what the prediction log says was served in the window, or, when
 nothing was served, the champion's lists for the window's users. Online quality (hit
-rate and precision of the served lists) is added when the log has rows for this version.
+rate and precision of the served lists) is added when the log has rows for this version,
+judged on the clock of arrival: an interaction counts as "after" a response when its batch
+reached the store after it.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ def monitor_recommender(settings: Settings, model_name: str | None = None,
         current = read_interactions(engine, current_ids)
         items = store_windows.read_items(engine)
         logged = _logged(engine, name, version, window)
+        arrivals = store_windows.batch_arrivals(engine, current_ids)
     tail = reference.sort_values("timestamp").iloc[int(len(reference) * 0.8):]
     ref_window = RecommenderWindow(reference, served_lists(model, tail["user_id"].unique(), k),
                                    later=tail)
@@ -90,7 +93,8 @@ def monitor_recommender(settings: Settings, model_name: str | None = None,
     result = RecommenderReport(items, k).run(
         ref_window, RecommenderWindow(current, served, later=current))
     if not logged.empty:
-        online = online_quality(logged, current.assign(time=current["timestamp"]), k)
+        online = online_quality(logged, current.assign(time=current["batch_id"].map(
+            arrivals).to_numpy()), k)
         result.metrics["online_hit_rate_at_k"] = float(online["hit_rate_at_k"].iloc[0])
         result.metrics["online_precision_at_k"] = float(online["precision_at_k"].iloc[0])
     windows = {"reference": f"run {training_run}", "current": window.describe(),

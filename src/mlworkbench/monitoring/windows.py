@@ -64,9 +64,8 @@ def current_batch_ids(engine: sa.Engine, window: CurrentWindow, kind: str) -> tu
 
 
 def read_interactions(engine: sa.Engine, batch_ids: tuple[int, ...]) -> pd.DataFrame:
-    """The window's interactions, read in chunks and kept compact."""
-    parts = [frame.drop(columns="batch_id")
-             for frame in store_windows.iter_interactions(engine, batch_ids)]
+    """The window's interactions (with their batch_id), read in chunks and kept compact."""
+    parts = list(store_windows.iter_interactions(engine, batch_ids))
     if not parts:
         raise DataError(f"batches {batch_ids[:5]}... hold no interactions")
     return pd.concat(parts, ignore_index=True)
