@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from mlworkbench.config import get_settings
 from mlworkbench.data.ingest import load_titanic
 from mlworkbench.data.simulator import synthetic_passengers
+from mlworkbench.errors import TrackingError
 from mlworkbench.monitoring import records
 from mlworkbench.monitoring.classifier_report import classifier_report
 from mlworkbench.monitoring.service import build_app
@@ -56,7 +57,7 @@ def _record_two(workspace):
 def test_runs_status_metrics_and_reports(recorded) -> None:
     settings, runs = recorded
     client = TestClient(build_app(settings))
-    listed = client.get("/runs").json()
+    listed = client.get("/runs", params={"model": MODEL}).json()
     assert [r["verdict"] for r in listed] == ["drift", "ok"]
     status = client.get("/status").json()
     assert status[MODEL]["verdict"] == "drift" and "age" in status[MODEL]["failed_tests"]
@@ -65,6 +66,28 @@ def test_runs_status_metrics_and_reports(recorded) -> None:
     assert "mlwb_monitoring_last_run_timestamp_seconds" in metrics
     report = client.get(f"/runs/{runs[0].run_id}/report")  # its first part: drift
     assert report.status_code == 200 and "Drift in column" in report.text
+
+
+def test_each_run_is_a_snapshot_in_the_evidently_workspace(recorded) -> None:
+    from evidently.ui.workspace import Workspace
+
+    settings, _ = recorded
+    workspace = Workspace(str(records.workspace_path(settings)))
+    (project,) = workspace.search_project(MODEL)
+    assert len(workspace.list_runs(project.id)) == 2  # one drift part per run
+
+
+def test_a_run_that_fails_while_recorded_is_never_marked_done(recorded) -> None:
+    settings, _ = recorded
+    passengers = load_titanic().assign(probability=0.5)
+    result = classifier_report(passengers, passengers.head(300))
+    result.metrics["not a metric name!"] = 1.0  # MLflow refuses it after the run has begun
+    with pytest.raises(TrackingError):
+        records.record(result, settings, "failing-model", 1, {"current": "x"})
+    (failed,) = records.list_runs(settings, "failing-model")
+    assert failed.verdict == "failed"
+    client = TestClient(build_app(settings))
+    assert client.get("/status").json()["failing-model"]["verdict"] == "failed"
 
 
 def test_bad_requests_are_4xx_with_detail_and_field(recorded) -> None:

@@ -73,17 +73,18 @@ def list_runs(model: str | None = typer.Option(None, help="Only this model's run
 
 @app.command("report")
 def report(run_id: str = typer.Argument(..., help="A monitoring run id (see `list`)."),
-           part: str | None = typer.Option(None, help="input, output, quality (recommender) "
-                                           "or drift, quality (classifier); default the first."),
+           part: str | None = typer.Option(None, help="input, output, diversity, quality "
+                                           "(recommender) or drift, quality (classifier); "
+                                           "default the first."),
            out: Path = typer.Option(Path("."), help="Directory to save the HTML into."),
            open_it: bool = typer.Option(False, "--open", help="Open it in a browser.")) -> None:
     """Save one part's HTML report of a run (and open it)."""
     from mlworkbench.config import get_settings
     from mlworkbench.monitoring.records import report_path
 
-    if part is not None and part not in ("input", "output", "quality", "drift"):
-        raise InvalidParameterError("part", "monitor report", "input, output, quality or "
-                                    "drift", part)
+    if part is not None and part not in ("input", "output", "diversity", "quality", "drift"):
+        raise InvalidParameterError("part", "monitor report", "input, output, diversity, "
+                                    "quality or drift", part)
     path = report_path(get_settings(), run_id, part, out)
     console.print(str(path))
     if open_it:

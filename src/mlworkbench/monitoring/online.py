@@ -17,6 +17,7 @@ arrival is what orders responses and later interactions).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
 import numpy as np
@@ -31,10 +32,10 @@ GROUP = ["model_name", "model_version", "window_start"]
 
 def explode_served(served: pd.DataFrame, k: int) -> pd.DataFrame:
     """One row per served item (row, user_id, served_at, rank, item_id), ranks 1..k."""
-    lists = [orjson.loads(text)[:k] for text in served["items"]]
-    lengths = np.fromiter((len(items) for items in lists), dtype=np.int64, count=len(lists))
+    lists = [items[:k] for items in orjson.loads("[" + ",".join(served["items"]) + "]")]
+    lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
     row = np.repeat(np.arange(len(served)), lengths)
-    items = np.fromiter((item for items in lists for item in items), dtype=np.int64,
+    items = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64,
                         count=int(lengths.sum()))
     starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
     return pd.DataFrame({

@@ -160,7 +160,6 @@ class RecommenderReport:
                 current: RecommenderWindow) -> None:
         from evidently import DataDefinition, Recsys
         from evidently.metrics import (
-            Diversity,
             Novelty,
             Personalization,
             PopularityBiasMetric,
@@ -176,10 +175,7 @@ class RecommenderReport:
         ref_served = _sample_users(reference.served[reference.served["rank"] <= k], n_users)
         cur = _ranking_frame(cur_served, popularity, self.genres)
         ref = _ranking_frame(ref_served, popularity, self.genres)
-        features = list(self.genres.columns)
         train = reference.interactions[["user_id", "item_id"]].reset_index(drop=True)
-        train = pd.concat([train, self.genres.reindex(train["item_id"]).fillna(0.0)
-                           .reset_index(drop=True)], axis=1)
 
         def near() -> list:
             return [eq(Reference(relative=t.output_relative))]
@@ -189,16 +185,15 @@ class RecommenderReport:
                        threshold=t.item_popularity),
             Personalization(k=k, tests=near()), Novelty(k=k, tests=near()),
             PopularityBiasMetric(k=k, metric="arp", tests=near()),
-            PopularityBiasMetric(k=k, metric="coverage", tests=near()),
-            Diversity(k=k, item_features=features, tests=near())]
-        definition = DataDefinition(
-            ranking=[Recsys(recommendations_type="rank")],
-            numerical_columns=["prediction", "target", "item_popularity", *features])
+            PopularityBiasMetric(k=k, metric="coverage", tests=near())]
+        definition = DataDefinition(ranking=[Recsys(recommendations_type="rank")],
+                                    numerical_columns=["prediction", "target",
+                                                       "item_popularity"])
+        columns = ["user_id", "item_id", "prediction", "target", "item_popularity"]
         snapshot, tests = evidence.run_report(
-            metrics, cur, ref, definition, "drift", name="recommender output",
+            metrics, cur[columns], ref[columns], definition, "drift", name="recommender output",
             additional={"current_train_data": train, "reference_train_data": train},
-            additional_definition=DataDefinition(numerical_columns=["user_id", "item_id",
-                                                                    *features]))
+            additional_definition=DataDefinition(numerical_columns=["user_id", "item_id"]))
         found = {name.split("(")[0] + ("_" + name.split("metric=")[1].rstrip(")")
                                        if "metric=" in name else ""): value
                  for name, value in evidence.values(snapshot).items()}
@@ -208,9 +203,35 @@ class RecommenderReport:
             "novelty": float(found["Novelty"]),
             "popularity_bias_arp": float(found["PopularityBiasMetric_arp"]),
             "coverage": float(found["PopularityBiasMetric_coverage"]),
-            "diversity": float(found["Diversity"]),
             "served_users": float(n_users)}
         result.merge("output", snapshot, tests, numbers)
+        self._diversity(result, ref, cur)
+
+    def _diversity(self, result: MonitoringResult, ref: pd.DataFrame,
+                   cur: pd.DataFrame) -> None:
+        """Diversity over genres, in a report of its own: Evidently builds a distance matrix
+        over every item it is given (train data included), so it gets the served items only
+        (9,000 MovieLens items would make a 9,000 x 9,000 matrix, 650 MB)."""
+        from evidently import DataDefinition, Recsys
+        from evidently.metrics import Diversity
+        from evidently.tests import Reference, eq
+
+        features = list(self.genres.columns)
+        served_items = pd.concat([ref, cur])[["item_id", *features]].drop_duplicates("item_id")
+        served_items = served_items.assign(user_id=0)[["user_id", "item_id", *features]]
+        definition = DataDefinition(ranking=[Recsys(recommendations_type="rank")],
+                                    numerical_columns=["prediction", "target", *features])
+        columns = ["user_id", "item_id", "prediction", "target", *features]
+        snapshot, tests = evidence.run_report(
+            [Diversity(k=self.k, item_features=features,
+                       tests=[eq(Reference(relative=self.thresholds.output_relative))])],
+            cur[columns], ref[columns], definition, "drift", name="recommender diversity",
+            additional={"current_train_data": served_items,
+                        "reference_train_data": served_items},
+            additional_definition=DataDefinition(numerical_columns=["user_id", "item_id",
+                                                                    *features]))
+        (value,) = evidence.values(snapshot).values()
+        result.merge("diversity", snapshot, tests, {"diversity": float(value)})
 
     def quality(self, window: RecommenderWindow) -> tuple[object, dict[str, float]]:
         """Evidently's precision, recall, NDCG and hit rate @k of a window's served lists."""

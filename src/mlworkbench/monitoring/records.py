@@ -50,14 +50,14 @@ def record(result: MonitoringResult, settings: Settings, model_name: str,
     experiment_id = ensure_experiment(client, settings)
     with tracking.translated("log the monitoring run"), mlflow.start_run(
             experiment_id=experiment_id, run_name=f"{model_name}-v{model_version}") as run:
-        mlflow.log_params({"model_name": model_name, "model_version": model_version,
-                           "family": result.family, **{f"window.{key}": value[:500]
-                                                       for key, value in windows.items()}})
-        mlflow.log_metrics({key: float(value) for key, value in result.metrics.items()})
         mlflow.set_tags({"verdict": result.verdict, "model_name": model_name,
                          "model_version": str(model_version),
                          "failed_tests": "; ".join(result.failed_names)[:MAX_TAG] or "-",
                          "parts": ",".join(result.parts)})
+        mlflow.log_params({"model_name": model_name, "model_version": model_version,
+                           "family": result.family, **{f"window.{key}": value[:500]
+                                                       for key, value in windows.items()}})
+        mlflow.log_metrics({key: float(value) for key, value in result.metrics.items()})
         for part in result.parts:
             mlflow.log_text(result.html(part), f"reports/{part}.html")
         _to_workspace(result, settings, model_name)

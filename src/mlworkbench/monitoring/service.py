@@ -22,7 +22,7 @@ from mlworkbench.errors import DataError, InvalidParameterError, MlwbError, Mode
 from mlworkbench.monitoring import page, records
 from mlworkbench.monitoring.windows import CurrentWindow
 
-PARTS = ("input", "output", "quality", "drift")
+PARTS = ("input", "output", "diversity", "quality", "drift")
 
 
 class RunRequest(BaseModel):
