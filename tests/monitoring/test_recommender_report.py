@@ -54,7 +54,7 @@ def strong(replay):
 
 def test_the_next_window_replayed_plainly_shows_no_drift(plain) -> None:
     assert [t.name for t in plain.failed if t.kind == "drift"] == []
-    assert set(plain.parts) == {"input", "output", "quality"}
+    assert set(plain.parts) == {"input", "output", "diversity", "quality"}
 
 
 def test_strong_drift_is_the_verdict_and_names_what_moved(strong, plain) -> None:
