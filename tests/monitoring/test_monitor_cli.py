@@ -91,3 +91,23 @@ def test_bad_windows_and_models_are_one_line(champion, capsys) -> None:
     err = capsys.readouterr().err
     assert err.startswith("Error: the current window (batches 9999) holds no production")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_classifier_champion_on_shifted_labelled_passengers(workspace, capsys) -> None:
+    from mlworkbench.data.ingest import load_titanic
+    from mlworkbench.data.simulator import synthetic_passengers
+    from mlworkbench.training.classifier import CLASSIFIER
+
+    result = train(CLASSIFIER, settings=workspace)  # an empty store gets Titanic first
+    shifted = synthetic_passengers(load_titanic(), 500, 0.6, seed=7)
+    with open_store(workspace) as store:
+        batch = store.ingest("passengers", shifted, source="shifted", stage="production")
+    assert cli(["monitor", "run", "--model", "titanic-classifier", "--last", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "titanic-classifier v1: verdict" in printed
+    assert "Value Drift for column age" in printed
+    (record,) = records.list_runs(workspace, "titanic-classifier")
+    run = mlflow.get_run(record.run_id)
+    assert run.data.params["window.current_batches"] == str(batch.id)
+    assert run.data.params["window.reference"] == f"run {result.run_id}"
+    assert 0.0 < run.data.metrics["accuracy"] < 1.0  # the batch is labelled: quality measured

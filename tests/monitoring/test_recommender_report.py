@@ -4,7 +4,6 @@ simulator's strong drift is named, quality is measured where later interactions 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from mlworkbench.data.simulator import Drift, Simulator
@@ -12,14 +11,7 @@ from mlworkbench.errors import DataError
 from mlworkbench.models.engines import make_engine
 from mlworkbench.models.recommender import Recommender
 from mlworkbench.monitoring.recommender_report import RecommenderReport, RecommenderWindow
-
-
-def served_lists(model: Recommender, users: np.ndarray, k: int = 10) -> pd.DataFrame:
-    answer = model.recommend(np.asarray(users), k=k)
-    n, depth = answer.item_ids.shape
-    return pd.DataFrame({"user_id": np.repeat(answer.user_ids, depth),
-                         "rank": np.tile(np.arange(1, depth + 1), n),
-                         "item_id": answer.item_ids.ravel()})
+from mlworkbench.monitoring.run import served_lists
 
 
 @pytest.fixture(scope="module")

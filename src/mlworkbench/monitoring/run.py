@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mlworkbench.config import CHAMPION_ALIAS, Settings
+from mlworkbench.config import Settings
 from mlworkbench.data import windows as store_windows
 from mlworkbench.data.ingest import open_store
 from mlworkbench.errors import DataError
@@ -28,12 +28,11 @@ from mlworkbench.monitoring.recommender_report import RecommenderReport, Recomme
 from mlworkbench.monitoring.verdict import MonitoringResult
 from mlworkbench.monitoring.windows import (
     CurrentWindow,
+    champion,
     current_batch_ids,
     read_interactions,
     reference_batch_ids,
 )
-from mlworkbench.tracking import client as tracking
-from mlworkbench.tracking import registry
 
 
 @dataclass(frozen=True)
@@ -66,17 +65,13 @@ def monitor_recommender(settings: Settings, model_name: str | None = None,
                         window: CurrentWindow | None = None, k: int = 10) -> Outcome:
     """Compute the report for the champion of ``model_name`` and record it."""
     window = window or CurrentWindow()
-    name = model_name or settings.recommender_model_name
-    client = tracking.configure(settings)
-    version = registry.alias_version(client, name, CHAMPION_ALIAS)
-    if version is None:
-        raise DataError(f"model {name!r} has no {CHAMPION_ALIAS}: train one first")
-    with tracking.translated(f"read version {version} of {name!r}"):
-        training_run = client.get_model_version(name, str(version)).run_id
-    model, _ = load_recommender(f"models:/{name}/{version}")
+    best = champion(settings, model_name or settings.recommender_model_name)
+    name, version, training_run = best.name, best.version, best.training_run
+    model, _ = load_recommender(best.uri)
     with open_store(settings) as store:
         engine = store.engine
-        reference = read_interactions(engine, reference_batch_ids(client, engine, training_run))
+        reference = read_interactions(engine, reference_batch_ids(best.client, engine,
+                                                                  training_run))
         current_ids = current_batch_ids(engine, window, "interactions")
         current = read_interactions(engine, current_ids)
         items = store_windows.read_items(engine)

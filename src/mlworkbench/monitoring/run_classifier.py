@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mlworkbench.config import CHAMPION_ALIAS, Settings
+from mlworkbench.config import Settings
 from mlworkbench.data import windows as store_windows
 from mlworkbench.data.ingest import open_store
 from mlworkbench.errors import DataError
@@ -14,9 +14,12 @@ from mlworkbench.models.pyfunc_classifier import load_classifier, survival
 from mlworkbench.monitoring import records
 from mlworkbench.monitoring.classifier_report import PROBABILITY, TARGET, classifier_report
 from mlworkbench.monitoring.run import Outcome
-from mlworkbench.monitoring.windows import CurrentWindow, current_batch_ids, reference_batch_ids
-from mlworkbench.tracking import client as tracking
-from mlworkbench.tracking import registry
+from mlworkbench.monitoring.windows import (
+    CurrentWindow,
+    champion,
+    current_batch_ids,
+    reference_batch_ids,
+)
 
 
 def _scored(pipeline: object, passengers: pd.DataFrame) -> pd.DataFrame:
@@ -28,17 +31,12 @@ def monitor_classifier(settings: Settings, model_name: str | None = None,
                        window: CurrentWindow | None = None) -> Outcome:
     """Compute the classifier report for the champion of ``model_name`` and record it."""
     window = window or CurrentWindow()
-    name = model_name or settings.classifier_model_name
-    client = tracking.configure(settings)
-    version = registry.alias_version(client, name, CHAMPION_ALIAS)
-    if version is None:
-        raise DataError(f"model {name!r} has no {CHAMPION_ALIAS}: train one first")
-    with tracking.translated(f"read version {version} of {name!r}"):
-        training_run = client.get_model_version(name, str(version)).run_id
-    pipeline, _ = load_classifier(f"models:/{name}/{version}")
+    best = champion(settings, model_name or settings.classifier_model_name)
+    name, version, training_run = best.name, best.version, best.training_run
+    pipeline, _ = load_classifier(best.uri)
     with open_store(settings) as store:
         reference = store_windows.read_passengers(
-            store.engine, reference_batch_ids(client, store.engine, training_run))
+            store.engine, reference_batch_ids(best.client, store.engine, training_run))
         current_ids = current_batch_ids(store.engine, window, "passengers")
         current = store_windows.read_passengers(store.engine, current_ids)
     reference = reference[reference[TARGET].notna()]

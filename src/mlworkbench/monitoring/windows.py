@@ -15,9 +15,34 @@ import pandas as pd
 import sqlalchemy as sa
 from mlflow.tracking import MlflowClient
 
+from mlworkbench.config import CHAMPION_ALIAS, Settings
 from mlworkbench.data import windows as store_windows
 from mlworkbench.errors import DataError
 from mlworkbench.tracking import client as tracking
+from mlworkbench.tracking import registry
+
+
+@dataclass(frozen=True)
+class Champion:
+    client: MlflowClient
+    name: str
+    version: int
+    training_run: str  # the run whose data tags name the reference
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+
+def champion(settings: Settings, name: str) -> Champion:
+    """The champion version of ``name`` and the run it was trained in."""
+    client = tracking.configure(settings)
+    version = registry.alias_version(client, name, CHAMPION_ALIAS)
+    if version is None:
+        raise DataError(f"model {name!r} has no {CHAMPION_ALIAS}: train one first")
+    with tracking.translated(f"read version {version} of {name!r}"):
+        training_run = client.get_model_version(name, str(version)).run_id
+    return Champion(client, name, version, training_run)
 
 
 @dataclass(frozen=True)
