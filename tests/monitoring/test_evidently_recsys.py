@@ -10,11 +10,8 @@ import pytest
 from mlworkbench.models.engines import make_engine
 from mlworkbench.models.recommender import Recommender, interaction_matrix
 from mlworkbench.monitoring import evidence
-from mlworkbench.monitoring.recommender_report import (
-    RecommenderReport,
-    RecommenderWindow,
-    quality_frame,
-)
+from mlworkbench.monitoring.recommender_report import RecommenderReport, RecommenderWindow
+from mlworkbench.monitoring.recsys_frames import quality_frame
 from mlworkbench.training import metrics
 from mlworkbench.training.splits import split
 

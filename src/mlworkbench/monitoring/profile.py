@@ -17,8 +17,8 @@ import pandas as pd
 from mlworkbench.config import Settings
 from mlworkbench.data.ingest import training_snapshot
 from mlworkbench.monitoring import evidence
-from mlworkbench.monitoring.recommender_report import genre_features
 from mlworkbench.monitoring.records import ensure_experiment
+from mlworkbench.monitoring.recsys_frames import genre_features
 from mlworkbench.tracking import client as tracking
 
 

@@ -43,7 +43,7 @@ class Outcome:
     result: MonitoringResult
 
 
-def served_lists(model: Recommender, users: np.ndarray, k: int) -> pd.DataFrame:
+def served_lists(model: Recommender, users: np.ndarray, k: int = 10) -> pd.DataFrame:
     answer = model.recommend(np.asarray(users), k=k)
     n, depth = answer.item_ids.shape
     frame = pd.DataFrame({"user_id": np.repeat(answer.user_ids, depth),
