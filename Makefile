@@ -34,8 +34,9 @@ demo: install  ## train ALS on MovieLens, register it, list models, recommend fo
 	$(BIN)/mlwb recommend --model $(MODEL) --user 42 --user 99999 --k 10
 
 
-services-deps:  ## system packages the integration tests need (PostgreSQL server binaries)
+services-deps:  ## system packages the integration tests need (PostgreSQL server binaries, Chromium)
 	@bash scripts/ensure-postgres.sh
+	@bash scripts/ensure-chromium.sh
 
 test: install services-deps docker-deps  ## the whole suite, integration and container tests included
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,104 @@
+"""Online quality: how good the lists actually served were, judged by what users did next.
+
+For every served list (one prediction-log row: user, time, items best first) the relevant
+items are those the same user interacted with *after* the response. With hit_i = 1 when
+the item at rank i was one of them:
+
+- hit rate@k  = share of lists with at least one hit in the top k
+- precision@k = (sum_{i<=k} hit_i) / k, averaged over lists
+
+A list whose user did nothing after the response says nothing about the list: it is left
+out of both averages (as users without held-out items are left out offline) and counted
+as ``lists_without_later_activity``. "After" compares the ``time`` the caller gives each
+interaction: its own timestamp (clock ``event``) or when its batch reached the store
+(clock ``arrival``: the simulator replays history with its original timestamps, so there
+arrival is what orders responses and later interactions).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from mlworkbench.errors import DataError, InvalidParameterError
+
+CLOCKS = ("event", "arrival")
+GROUP = ["model_name", "model_version", "window_start"]
+
+
+def explode_served(served: pd.DataFrame, k: int) -> pd.DataFrame:
+    """One row per served item (row, user_id, served_at, rank, item_id), ranks 1..k."""
+    lists = [items[:k] for items in orjson.loads("[" + ",".join(served["items"]) + "]")]
+    lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    row = np.repeat(np.arange(len(served)), lengths)
+    items = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64,
+                        count=int(lengths.sum()))
+    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return pd.DataFrame({
+        "row": row, "user_id": served["user_id"].to_numpy(np.int64)[row],
+        "served_at": served["served_at"].to_numpy(np.float64)[row],
+        "rank": np.arange(len(row)) - starts + 1, "item_id": items})
+
+
+def _window_start(served_at: pd.Series, window: str | None) -> pd.Series:
+    if window is None:
+        return pd.Series(pd.Timestamp(float(served_at.min()), unit="s", tz="UTC") if len(served_at)
+                         else pd.NaT, index=served_at.index)
+    try:
+        return pd.to_datetime(served_at, unit="s", utc=True).dt.floor(window)
+    except ValueError as exc:
+        raise InvalidParameterError("window", "online quality", "a pandas frequency like "
+                                    "'1h' or '1D'", window) from exc
+
+
+def online_quality(served: pd.DataFrame | Iterable[pd.DataFrame], later: pd.DataFrame,
+                   k: int = 10, window: str | None = None) -> pd.DataFrame:
+    """Hit rate@k and precision@k per model version and window.
+
+    ``served``: prediction-log rows (model_name, model_version, user_id, served_at in unix
+    seconds, items as JSON text), as one frame or in chunks. ``later``: interactions
+    (user_id, item_id, time in unix seconds on the clock chosen). ``window``: a pandas
+    frequency that cuts the served rows into windows by serving time; None, one window.
+    """
+    if k < 1:
+        raise InvalidParameterError("k", "online quality", "an integer >= 1", k)
+    latest_pair = later.groupby(["user_id", "item_id"], sort=False)["time"].max()
+    latest_user = later.groupby("user_id", sort=False)["time"].max()
+    parts = [served] if isinstance(served, pd.DataFrame) else served
+    per_row = [_score_rows(part, latest_pair, latest_user, k) for part in parts]
+    rows = pd.concat(per_row, ignore_index=True) if per_row else pd.DataFrame()
+    if rows.empty:
+        raise DataError("no served lists in this window: nothing to judge")
+    rows["window_start"] = _window_start(rows["served_at"], window)
+    rows["model_version"] = rows["model_version"].fillna(0).astype("int64")
+    judged = rows[rows["active"]]
+    totals = rows.groupby(GROUP).size().rename("lists")
+    quality = judged.groupby(GROUP).agg(
+        judged_lists=("hits", "size"),
+        hit_rate_at_k=("hits", lambda hits: float((hits > 0).mean())),
+        precision_at_k=("hits", lambda hits: float(hits.mean() / k)))
+    result = pd.concat([totals, quality], axis=1).reset_index()
+    result["judged_lists"] = result["judged_lists"].fillna(0).astype("int64")
+    result["lists_without_later_activity"] = result["lists"] - result["judged_lists"]
+    result["k"] = k
+    return result
+
+
+def _score_rows(served: pd.DataFrame, latest_pair: pd.Series, latest_user: pd.Series,
+                k: int) -> pd.DataFrame:
+    if served.empty:
+        return pd.DataFrame()
+    exploded = explode_served(served, k)
+    pair_time = latest_pair.reindex(
+        pd.MultiIndex.from_arrays([exploded["user_id"], exploded["item_id"]])).to_numpy()
+    hit = np.nan_to_num(pair_time, nan=-np.inf) > exploded["served_at"].to_numpy()
+    hits = np.bincount(exploded["row"], weights=hit, minlength=len(served))
+    user_time = latest_user.reindex(served["user_id"].to_numpy()).to_numpy()
+    active = np.nan_to_num(user_time.astype(float), nan=-np.inf) > served["served_at"].to_numpy()
+    return pd.DataFrame({
+        "model_name": served["model_name"].to_numpy(), "model_version": served["model_version"],
+        "served_at": served["served_at"].to_numpy(np.float64), "hits": hits, "active": active})

@@ -1,0 +1,127 @@
+"""The monitoring service (``mlwb monitor serve``, port 5003).
+
+``POST /runs`` computes a run now for a model and window; ``GET /runs`` lists verdicts;
+``GET /runs/{id}/report`` returns a part's HTML report; ``GET /status`` the last verdict
+per model; ``GET /metrics`` Prometheus gauges (drift share, online hit rate per version,
+last run time); ``/`` the page. Errors answer ``{"detail", "field"}`` with a 4xx status.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from mlworkbench.config import Settings
+from mlworkbench.errors import DataError, InvalidParameterError, MlwbError, ModelNotFoundError
+from mlworkbench.monitoring import page, records
+from mlworkbench.monitoring.windows import CurrentWindow
+
+PARTS = ("input", "output", "diversity", "quality", "drift")
+
+
+class RunRequest(BaseModel):
+    model: str | None = Field(None, description="registered model; default the recommender")
+    batches: list[int] | None = Field(None, description="production batch ids")
+    last: int | None = Field(None, ge=1, description="the newest N production batches")
+    since: datetime | None = None
+    until: datetime | None = None
+    k: int = Field(10, ge=1, le=1000)
+
+
+def _error(status: int, detail: str, field: str | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail, "field": field}, status_code=status)
+
+
+def build_app(settings: Settings) -> FastAPI:
+    app = FastAPI(title="mlworkbench monitoring", version="1")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
+        return _error(422, f"{field or 'request'}: {first['msg']}", field or None)
+
+    @app.exception_handler(MlwbError)
+    async def refused(_: Request, exc: MlwbError) -> JSONResponse:
+        if isinstance(exc, ModelNotFoundError):
+            return _error(404, str(exc), "model")
+        if isinstance(exc, InvalidParameterError):
+            return _error(422, str(exc), exc.name)
+        if isinstance(exc, DataError):
+            return _error(422, str(exc), "window")
+        return _error(503, str(exc))
+
+    @app.post("/runs")
+    def create_run(request: RunRequest) -> dict:
+        """Compute a monitoring run now for a model's champion and a current window."""
+        from mlworkbench.monitoring.monitor import monitor
+
+        window = CurrentWindow(batch_ids=tuple(request.batches) if request.batches else None,
+                               last=request.last, since=request.since, until=request.until)
+        outcome = monitor(settings, request.model, window, request.k)
+        return {"run_id": outcome.run_id, "model": outcome.model_name,
+                "version": outcome.model_version, "verdict": outcome.result.verdict,
+                "failed_tests": outcome.result.failed_names,
+                "metrics": outcome.result.metrics}
+
+    @app.get("/runs")
+    def list_runs(model: str | None = None, limit: int = Query(50, ge=1, le=1000)) -> list:
+        """Monitoring runs with their verdicts, newest first."""
+        return [vars(r) for r in records.list_runs(settings, model, limit)]
+
+    @app.get("/runs/{run_id}/report", response_class=HTMLResponse)
+    def report(run_id: str, part: str | None = None) -> Response:
+        """One part's HTML report of a run (default: its first part)."""
+        if part is not None and part not in PARTS:
+            return _error(422, f"part must be one of {', '.join(PARTS)}; received {part!r}",
+                          "part")
+        with tempfile.TemporaryDirectory() as out:
+            path = records.report_path(settings, run_id, part, Path(out))
+            return HTMLResponse(path.read_text())
+
+    @app.get("/status")
+    def status() -> dict:
+        """The last verdict per model."""
+        latest: dict[str, dict] = {}
+        for r in records.list_runs(settings, None, 500):
+            latest.setdefault(r.model_name, {"version": r.model_version, "verdict": r.verdict,
+                                             "failed_tests": r.failed_tests,
+                                             "run_id": r.run_id, "started": r.started})
+        return latest
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        """Prometheus gauges from the recorded runs."""
+        from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+
+        registry = CollectorRegistry()
+        drift = Gauge("mlwb_monitoring_drift_share", "share of drift tests failed, last run",
+                      ["model"], registry=registry)
+        hit = Gauge("mlwb_monitoring_online_hit_rate", "online hit rate@k, last run",
+                    ["model", "version"], registry=registry)
+        last = Gauge("mlwb_monitoring_last_run_timestamp_seconds", "start of the last run",
+                     ["model"], registry=registry)
+        seen: set[tuple[str, str]] = set()
+        for r in records.list_runs(settings, None, 500):
+            if r.model_name not in {m for m, _ in seen}:
+                last.labels(r.model_name).set(r.started / 1000)
+                if (share := page.drift_share(r)) is not None:
+                    drift.labels(r.model_name).set(share)
+            if (r.model_name, r.model_version) not in seen and \
+                    "online_hit_rate_at_k" in r.metrics:
+                hit.labels(r.model_name, r.model_version).set(r.metrics["online_hit_rate_at_k"])
+            seen.add((r.model_name, r.model_version))
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> str:
+        """The page: each model's runs with verdicts, drift share and online quality plots."""
+        return page.render(records.list_runs(settings, None, 500))
+
+    return app

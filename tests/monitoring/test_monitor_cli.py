@@ -1,0 +1,113 @@
+"""`mlwb monitor run/list/report` end to end: the store, a trained champion, MLflow records,
+the Evidently workspace, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+
+from mlworkbench.cli.main import run as cli
+from mlworkbench.data import predictions
+from mlworkbench.data.ingest import open_store
+from mlworkbench.data.simulator import Drift, Simulator
+from mlworkbench.monitoring import records
+from mlworkbench.training.recommender import RECOMMENDER
+from mlworkbench.training.train import train
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def champion(workspace, movielens):
+    """A champion trained on the simulator's training window; then a strongly drifted
+    production batch arrives."""
+    simulator = Simulator(movielens)
+    with open_store(workspace) as store:
+        store.ingest("items", movielens.items, source="movielens")
+        store.ingest("interactions", simulator.window("training"), source="training")
+    result = train(RECOMMENDER, settings=workspace)
+    drifted = simulator.production_batch(0, 1000, Drift(popularity_shift=0.5, new_users=0.3))
+    _serve_before(workspace, drifted, result.version)
+    with open_store(workspace) as store:
+        batch = store.ingest("interactions", drifted, source="drifted", stage="production")
+    return workspace, result, batch
+
+
+def _serve_before(settings, later: pd.DataFrame, version: int) -> None:
+    """Log, before ``later`` arrives, one list per user of it: the first item the user takes
+    at rank 1, then nine items the user never takes. By hand: hit rate 1, precision@10 0.1."""
+    taken = later.groupby("user_id")["item_id"].agg(set)
+    catalogue = later["item_id"].drop_duplicates().tolist() + list(range(1, 200))
+    rows = []
+    for user, items in taken.items():
+        others = [i for i in catalogue if i not in items][:9]
+        rows.append({"request_id": f"r{user}", "served_at": datetime.now(UTC),
+                     "model_name": "movielens-recommender", "model_version": version,
+                     "source": "model", "user_id": int(user), "fallback": None,
+                     "items": json.dumps([int(min(items)), *map(int, others)]), "scores": "[]"})
+    engine = predictions.store_engine(settings.resolved_database_url)
+    try:
+        predictions.append_predictions(engine, rows)
+    finally:
+        predictions.dispose_engines()
+
+
+def test_monitor_run_records_a_drift_verdict(champion, capsys, tmp_path) -> None:
+    settings, trained, batch = champion
+    assert cli(["monitor", "run", "--batch", str(batch.id)]) == 0
+    printed = capsys.readouterr().out
+    assert "verdict drift" in printed or "verdict quality drop" in printed
+    assert "Value Drift for column item_popularity" in printed
+
+    (record,) = records.list_runs(settings)
+    assert (record.model_name, record.model_version) == ("movielens-recommender", "1")
+    assert "item_popularity" in record.failed_tests
+    run = mlflow.get_run(record.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.params["window.reference"] == f"run {trained.run_id}"
+    assert run.data.metrics["input_drift_item_popularity"] > 1.2
+    assert run.data.metrics["online_hit_rate_at_k"] == pytest.approx(1.0)
+    assert run.data.metrics["online_precision_at_k"] == pytest.approx(0.1)
+    assert (settings.home / "evidently").is_dir()
+
+    assert cli(["monitor", "list"]) == 0
+    assert record.run_id in capsys.readouterr().out
+    assert cli(["monitor", "report", record.run_id, "--out", str(tmp_path)]) == 0
+    saved = Path(capsys.readouterr().out.strip())
+    assert saved.parent == tmp_path and saved.name == "input.html"
+    html = saved.read_text()
+    assert "item_popularity" in html
+
+
+def test_bad_windows_and_models_are_one_line(champion, capsys) -> None:
+    assert cli(["monitor", "run", "--model", "no-such-model"]) == 1
+    assert capsys.readouterr().err.startswith("Error: ")
+    assert cli(["monitor", "run", "--batch", "9999"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: the current window (batches 9999) holds no production")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_classifier_champion_on_shifted_labelled_passengers(workspace, capsys) -> None:
+    from mlworkbench.data.ingest import load_titanic
+    from mlworkbench.data.simulator import synthetic_passengers
+    from mlworkbench.training.classifier import CLASSIFIER
+
+    result = train(CLASSIFIER, settings=workspace)  # an empty store gets Titanic first
+    shifted = synthetic_passengers(load_titanic(), 500, 0.6, seed=7)
+    with open_store(workspace) as store:
+        batch = store.ingest("passengers", shifted, source="shifted", stage="production")
+    assert cli(["monitor", "run", "--model", "titanic-classifier", "--last", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "titanic-classifier v1: verdict" in printed
+    assert "Value Drift for column age" in printed
+    (record,) = records.list_runs(workspace, "titanic-classifier")
+    run = mlflow.get_run(record.run_id)
+    assert run.data.params["window.current_batches"] == str(batch.id)
+    assert run.data.params["window.reference"] == f"run {result.run_id}"
+    assert 0.0 < run.data.metrics["accuracy"] < 1.0  # the batch is labelled: quality measured
