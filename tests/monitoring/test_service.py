@@ -17,6 +17,7 @@ from mlworkbench.config import get_settings
 from mlworkbench.data.ingest import load_titanic
 from mlworkbench.data.simulator import synthetic_passengers
 from mlworkbench.errors import TrackingError
+from mlworkbench.families import monitor
 from mlworkbench.monitoring import records
 from mlworkbench.monitoring.classifier_report import classifier_report
 from mlworkbench.monitoring.service import build_app
@@ -56,7 +57,7 @@ def _record_two(workspace):
 
 def test_runs_status_metrics_and_reports(recorded) -> None:
     settings, runs = recorded
-    client = TestClient(build_app(settings))
+    client = TestClient(build_app(settings, monitor))
     listed = client.get("/runs", params={"model": MODEL}).json()
     assert [r["verdict"] for r in listed] == ["drift", "ok"]
     status = client.get("/status").json()
@@ -86,13 +87,13 @@ def test_a_run_that_fails_while_recorded_is_never_marked_done(recorded) -> None:
         records.record(result, settings, "failing-model", 1, {"current": "x"})
     (failed,) = records.list_runs(settings, "failing-model")
     assert failed.verdict == "failed"
-    client = TestClient(build_app(settings))
+    client = TestClient(build_app(settings, monitor))
     assert client.get("/status").json()["failing-model"]["verdict"] == "failed"
 
 
 def test_bad_requests_are_4xx_with_detail_and_field(recorded) -> None:
     settings, runs = recorded
-    client = TestClient(build_app(settings))
+    client = TestClient(build_app(settings, monitor))
     answer = client.post("/runs", json={"model": "no-such-model"})
     assert answer.status_code == 404 and answer.json()["field"] == "model"
     answer = client.post("/runs", json={"k": 0})
@@ -121,7 +122,8 @@ def test_page_and_report_render_in_headless_chromium(recorded, tmp_path) -> None
     assert shutil.which("chromium"), "run scripts/ensure-chromium.sh (make services-deps)"
     settings, runs = recorded
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(build_app(settings), host="127.0.0.1", port=port,
+    app = build_app(settings, monitor)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

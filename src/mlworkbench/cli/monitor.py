@@ -41,7 +41,7 @@ def run(
 ) -> None:
     """Compute drift and quality for the champion against what it was trained on."""
     from mlworkbench.config import get_settings
-    from mlworkbench.monitoring.monitor import monitor
+    from mlworkbench.families import monitor
     from mlworkbench.monitoring.windows import CurrentWindow
 
     window = CurrentWindow(batch_ids=tuple(batch) or None, last=last,
@@ -106,7 +106,9 @@ def serve(
     settings = get_settings()
     host, port = host or settings.stack_host, port or settings.monitoring_port
     console.print(f"monitoring on http://{host}:{port} (docs: /docs)")
-    uvicorn.run(build_app(settings), host=host, port=port, log_level="info")
+    from mlworkbench.families import monitor
+
+    uvicorn.run(build_app(settings, monitor), host=host, port=port, log_level="info")
 
 
 def profile(snapshot: str | None = typer.Option(None, help="A named snapshot (default: the "

@@ -16,6 +16,10 @@ import mlflow
 
 from mlworkbench.config import Settings
 from mlworkbench.errors import InvalidParameterError, ModelNotFoundError
+from mlworkbench.monitoring.run import Outcome, monitor_recommender
+from mlworkbench.monitoring.run_classifier import monitor_classifier
+from mlworkbench.monitoring.service import Monitor
+from mlworkbench.monitoring.windows import CurrentWindow
 from mlworkbench.serving.classifier import SERVED as SERVED_CLASSIFIER
 from mlworkbench.serving.family import ServedFamily
 from mlworkbench.serving.recommender import SERVED as SERVED_RECOMMENDER
@@ -33,6 +37,7 @@ class Family:
     flavor: str  # the MLflow flavour its models are logged with
     port: Callable[[Settings], int]  # where `mlwb up` serves its champion
     port_setting: str
+    monitor: Monitor  # one recorded monitoring run of its champion (the report it gets)
 
     def model_name(self, settings: Settings) -> str:
         return self.trainer.model_name(settings)
@@ -41,9 +46,9 @@ class Family:
 FAMILIES: dict[str, Family] = {
     family.name: family for family in (
         Family("recommender", RECOMMENDER, SERVED_RECOMMENDER, "python_function",
-               lambda s: s.serve_port, "MLWB_SERVE_PORT"),
+               lambda s: s.serve_port, "MLWB_SERVE_PORT", monitor_recommender),
         Family("classifier", CLASSIFIER, SERVED_CLASSIFIER, "sklearn",
-               lambda s: s.classifier_port, "MLWB_CLASSIFIER_PORT"),
+               lambda s: s.classifier_port, "MLWB_CLASSIFIER_PORT", monitor_classifier),
     )
 }
 
@@ -81,3 +86,11 @@ def of_reference(settings: Settings, uri: str) -> Family:
         raise ModelNotFoundError(f"model {uri!r} belongs to no model family (flavours: "
                                  f"{', '.join(flavors)})")
     return matches[0]
+
+
+def monitor(settings: Settings, model_name: str | None = None,
+            window: CurrentWindow | None = None, k: int = 10) -> Outcome:
+    """One monitoring run for ``model_name``'s champion (default: the recommender), recorded,
+    with the report its family defines."""
+    family = for_model(settings, model_name) if model_name else get("recommender")
+    return family.monitor(settings, model_name, window, k)

@@ -28,7 +28,7 @@ def _scored(pipeline: object, passengers: pd.DataFrame) -> pd.DataFrame:
 
 
 def monitor_classifier(settings: Settings, model_name: str | None = None,
-                       window: CurrentWindow | None = None) -> Outcome:
+                       window: CurrentWindow | None = None, k: int = 10) -> Outcome:
     """Compute the classifier report for the champion of ``model_name`` and record it."""
     window = window or CurrentWindow()
     best = champion(settings, model_name or settings.classifier_model_name)

@@ -9,6 +9,7 @@ last run time); ``/`` the page. Errors answer ``{"detail", "field"}`` with a 4xx
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -20,7 +21,12 @@ from pydantic import BaseModel, Field
 from mlworkbench.config import Settings
 from mlworkbench.errors import DataError, InvalidParameterError, MlwbError, ModelNotFoundError
 from mlworkbench.monitoring import page, records
+from mlworkbench.monitoring.run import Outcome
 from mlworkbench.monitoring.windows import CurrentWindow
+
+# One monitoring run of a model's champion: (settings, model name, window, k); the model
+# families' registry picks the family's report (see ``mlwb monitor serve``).
+Monitor = Callable[[Settings, str | None, CurrentWindow | None, int], Outcome]
 
 PARTS = ("input", "output", "diversity", "quality", "drift")
 
@@ -38,7 +44,7 @@ def _error(status: int, detail: str, field: str | None = None) -> JSONResponse:
     return JSONResponse({"detail": detail, "field": field}, status_code=status)
 
 
-def build_app(settings: Settings) -> FastAPI:
+def build_app(settings: Settings, monitor: Monitor) -> FastAPI:
     app = FastAPI(title="mlworkbench monitoring", version="1")
 
     @app.exception_handler(RequestValidationError)
@@ -60,8 +66,6 @@ def build_app(settings: Settings) -> FastAPI:
     @app.post("/runs")
     def create_run(request: RunRequest) -> dict:
         """Compute a monitoring run now for a model's champion and a current window."""
-        from mlworkbench.monitoring.monitor import monitor
-
         window = CurrentWindow(batch_ids=tuple(request.batches) if request.batches else None,
                                last=request.last, since=request.since, until=request.until)
         outcome = monitor(settings, request.model, window, request.k)

@@ -28,11 +28,26 @@ router = APIRouter(tags=["predictions"])
 ERRORS = {code: {"model": ErrorResponse} for code in (413, 422, 503)}
 
 
+def _number(value: float | None) -> float:
+    return np.nan if value is None else value
+
+
+_COLUMNS = {  # how each feature column is built, already typed (no astype, no reordering)
+    "pclass": lambda ps: np.fromiter((p.pclass for p in ps), np.int64, len(ps)),
+    "sex": lambda ps: np.array([p.sex for p in ps], dtype=object),
+    "age": lambda ps: np.fromiter((_number(p.age) for p in ps), np.float64, len(ps)),
+    "sibsp": lambda ps: np.fromiter((_number(p.sibsp) for p in ps), np.float64, len(ps)),
+    "parch": lambda ps: np.fromiter((_number(p.parch) for p in ps), np.float64, len(ps)),
+    "embarked": lambda ps: np.array([p.embarked for p in ps], dtype=object),
+}
+
+
 def _score(model: LoadedModel, passengers: list[Passenger]) -> np.ndarray:
-    frame = pd.DataFrame([p.model_dump() for p in passengers]).astype(
-        {"age": "float64", "sibsp": "float64", "parch": "float64"})
+    """P(survived) per passenger, from a frame in the fitted columns' order and types."""
     features = model.prepared  # the columns the pipeline was fitted on
-    return model.model.predict_proba(frame[features])[:, 1].astype(np.float64)
+    frame = pd.DataFrame({column: _COLUMNS[column](passengers) for column in features},
+                         copy=False)
+    return model.model.predict_proba(frame)[:, 1].astype(np.float64)
 
 
 def _answer(service: ServiceDep, model: LoadedModel, request_id: str, source: str,
