@@ -110,6 +110,11 @@ class Measured:
     def median(self, service: str, load: str, name: str) -> float:
         return statistics.median(getattr(s, name) for s in self.of(service, load))
 
+    def ratios(self, ours: str, peer: str, load: str) -> list[float]:
+        """Ours over the peer's req/s, round by round (both measured under the same load)."""
+        return [o.requests_per_s / p.requests_per_s
+                for o, p in zip(self.of(ours, load), self.of(peer, load), strict=True)]
+
     def failures(self, service: str, load: str) -> tuple[int, int]:
         """Socket errors (connect, read, write, timeout) and non-2xx answers, all rounds."""
         samples = self.of(service, load)
@@ -177,7 +182,8 @@ def check_answers(port: int, request: Request, batch: int) -> None:
         with urllib.request.urlopen(first, timeout=30) as response:
             response.read()
     except urllib.error.HTTPError as error:
-        raise SystemExit(f"{first.full_url} answered {error.code}: {error.read()[:500]!r}")
+        answer = error.read()[:500]
+        raise SystemExit(f"{first.full_url} answered {error.code}: {answer!r}") from None
 
 
 def wrk(port: int, request: Request, load: Load, duration: float, script: Path,
@@ -242,8 +248,7 @@ def table(measured: Measured, loads: Sequence[Load], unit: str, peer: str,
             cells += [_rate(rates), _rate([r * load.batch for r in rates]),
                       f"{measured.median(side, load.name, 'p50_ms'):.2f} / "
                       f"{measured.median(side, load.name, 'p99_ms'):.2f}"]
-        cells.append(_ratio([o.requests_per_s / p.requests_per_s for o, p in zip(
-            measured.of(ours, load.name), measured.of(peer, load.name), strict=True)]))
+        cells.append(_ratio(measured.ratios(ours, peer, load.name)))
         failures = [measured.failures(side, load.name) for side in (peer, ours)]
         cells.append("; ".join(f"{errors} / {statuses}" for errors, statuses in failures))
         lines.append("| " + " | ".join(cells) + " |")

@@ -6,8 +6,8 @@ server on loopback (one worker each unless --workers says otherwise for ours; on
 time, so neither steals the other's cores), and drives them with wrk (Debian package `wrk`;
 bounded: fixed connections and duration) with the same records in each one's request form.
 --rounds rounds alternate which server goes first; a cell is the median over rounds, req/s
-with its min-max. Raw wrk output is saved under benchmarks/results/, the tables as
-benchmarks/results/serving.md:
+with its min-max. Raw wrk output is saved under benchmarks/results/, each table as
+benchmarks/results/serving-FAMILY.md:
 
     .venv/bin/python benchmarks/serving.py [--family all|recommender|classifier]
         [--duration 10] [--rounds 3] [--workers 1] [--access-log]
@@ -41,6 +41,7 @@ import json  # noqa: E402
 import math  # noqa: E402
 import shutil  # noqa: E402
 import socket  # noqa: E402
+import statistics  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -77,8 +78,9 @@ def peer_records(records: list[str], open_: str = "", close: str = "") -> Reques
 
 
 def faster(measured: Measured, load: str, times: float, unit: str) -> Check:
-    ours, peer = (measured.median(side, load, "requests_per_s") for side in (OURS, PEER))
-    return f"{load}: {unit}/s >= {times:g}x peer", ours >= times * peer
+    """Median over rounds of the round's ratio: each round's pair ran under the same load."""
+    ratio = statistics.median(measured.ratios(OURS, PEER, load))
+    return f"{load}: {unit}/s >= {times:g}x peer (median of per-round ratios)", ratio >= times
 
 
 def clean(measured: Measured, loads: list[Load]) -> Check:
@@ -181,7 +183,6 @@ def main() -> None:
     for stale in RESULTS.glob("serving-*"):
         if any(stale.name.startswith(f"serving-{family}-") for family in families):
             stale.unlink()
-    report: list[str] = []
     for family in families:
         section = {"recommender": recommender, "classifier": classifier}[family](settings)
         sides = services(section.model, args.workers)
@@ -197,8 +198,8 @@ def main() -> None:
                    for label, ok in section.checks(measured)),
                  ""]
         print("\n" + "\n".join(lines), flush=True)
-        report += ["```", *lines[:-1], "```", ""]
-    (RESULTS / f"serving-{args.family}.md").write_text("\n".join(report))
+        saved = ["```", *lines[:-1], "```", ""]
+        (RESULTS / f"serving-{section.tag}.md").write_text("\n".join(saved))
     shutil.rmtree(workdir, ignore_errors=True)
 
 
