@@ -10,7 +10,7 @@ with its min-max. Raw wrk output is saved under benchmarks/results/, each table 
 benchmarks/results/serving-FAMILY.md:
 
     .venv/bin/python benchmarks/serving.py [--family all|recommender|classifier]
-        [--duration 10] [--rounds 3] [--workers 1] [--access-log]
+        [--duration 10] [--rounds 3] [--workers 1] [--access-log] [--results DIR]
 
 Request logging is the same on both sides: uvicorn's access log off (`mlwb serve`'s default;
 the peer's uvicorn gets UVICORN_ACCESS_LOG=false), or on on both with --access-log. Ours also
@@ -163,6 +163,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds, alternating who is first")
     parser.add_argument("--workers", type=int, default=1, help="mlwb serve workers")
     parser.add_argument("--access-log", action="store_true", help="uvicorn access log on both")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where raw output goes")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -178,9 +179,9 @@ def main() -> None:
     get_settings.cache_clear()
     settings = get_settings()
     env["MLFLOW_TRACKING_URI"] = settings.resolved_tracking_uri
-    RESULTS.mkdir(exist_ok=True)
+    args.results.mkdir(parents=True, exist_ok=True)
     families = ["recommender", "classifier"] if args.family == "all" else [args.family]
-    for stale in RESULTS.glob("serving-*"):
+    for stale in args.results.glob("serving-*"):
         if any(stale.name.startswith(f"serving-{family}-") for family in families):
             stale.unlink()
     for family in families:
@@ -189,7 +190,7 @@ def main() -> None:
         if args.access_log:
             sides[1].command.append("--access-log")
         measured = measure(sides, section.loads, args.rounds, args.duration, env, workdir,
-                           RESULTS, section.tag)
+                           args.results, section.tag)
         lines = [f"{section.heading}; wrk {args.duration:.0f}s per row, {args.rounds} round(s); "
                  f"{OURS} workers={args.workers}, {PEER} workers=1; access log "
                  f"{'on' if args.access_log else 'off'} on both; 127.0.0.1", "",
@@ -199,7 +200,7 @@ def main() -> None:
                  ""]
         print("\n" + "\n".join(lines), flush=True)
         saved = ["```", *lines[:-1], "```", ""]
-        (RESULTS / f"serving-{section.tag}.md").write_text("\n".join(saved))
+        (args.results / f"serving-{section.tag}.md").write_text("\n".join(saved))
     shutil.rmtree(workdir, ignore_errors=True)
 
 
