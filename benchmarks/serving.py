@@ -1,16 +1,33 @@
-"""The recommendation service vs `mlflow models serve --env-manager local`, same model, same load.
+"""`mlwb serve` vs `mlflow models serve --env-manager local`: same registered model, same load.
 
-Registers one ALS model (64 factors, MovieLens) in a throwaway workspace, starts both servers
-on loopback (one worker each unless --workers says otherwise for ours), drives them with wrk
-(Debian package `wrk`; bounded: fixed connections and duration) with identical workloads, and
-prints requests/s, users/s, p50, p99 and the ratios as a markdown table:
+Registers both families' models in a throwaway workspace (ALS, 64 factors, on MovieLens as
+movielens-recommender; logistic regression on Titanic as titanic-classifier), starts each
+server on loopback (one worker each unless --workers says otherwise for ours; one server at a
+time, so neither steals the other's cores), and drives them with wrk (Debian package `wrk`;
+bounded: fixed connections and duration) with the same records in each one's request form.
+--rounds rounds alternate which server goes first; a cell is the median over rounds, req/s
+with its min-max. Raw wrk output is saved under benchmarks/results/, each table as
+benchmarks/results/serving-FAMILY.md:
 
-    .venv/bin/python benchmarks/serving.py [--duration 10] [--workers 1]
+    .venv/bin/python benchmarks/serving.py [--family all|recommender|classifier]
+        [--duration 10] [--rounds 3] [--workers 1] [--access-log] [--results DIR]
 
-Bodies: ours `{"users": [...], "k": 10}`; the peer's `{"dataframe_records": [{"user_id": ..}],
-"params": {"k": 10}}`. User ids rotate over every MovieLens user. Targets (issue 3): >= 5x the
-peer's single-user req/s at 8 connections; p50 <= 1.0 ms at 1 connection; >= 2x the peer's
-users/s with 100-user batches; a 1,000-user batch in < 50 ms.
+Request logging is the same on both sides: uvicorn's access log off (`mlwb serve`'s default;
+the peer's uvicorn gets UVICORN_ACCESS_LOG=false), or on on both with --access-log. Ours also
+writes its prediction log, as it does in production; the peer has none.
+
+Recommender: ours `{"users": [...], "k": 10}` to /recommendations, the peer's
+`{"dataframe_records": [{"user_id": ..}], "params": {"k": 10}}` to /invocations; user ids
+rotate over every MovieLens user. Targets: >= 5x the peer's single-user req/s at 8
+connections; p50 <= 1.0 ms at 1 connection; >= 2x the peer's users/s with 100-user batches;
+a 1,000-user batch in < 50 ms.
+
+Classifier: ours GET /predict?pclass=..&sex=..&age=..&sibsp=..&parch=.. for one passenger and
+POST /predict `{"passengers": [...]}` for 100; the peer's /invocations
+`{"dataframe_records": [...]}` for both; passengers rotate over every Titanic passenger in the
+store (a missing age omitted from the query, null in JSON). Targets at 8 connections: >= 5x
+the peer's req/s (passengers/s for batches), no socket error and no non-2xx answer on either
+side, p99 no worse than the peer's.
 """
 
 from __future__ import annotations
@@ -20,46 +37,33 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
-import re  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
 import shutil  # noqa: E402
 import socket  # noqa: E402
-import subprocess  # noqa: E402
+import statistics  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
-import urllib.request  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-BIN = Path(sys.executable).parent
-MODEL = "models:/movielens-recommender@champion"
+from http_load import Load, Measured, Request, Service, measure, table  # noqa: E402
 
-LUA = """
-local users = {%(users)s}
-local batch, i = %(batch)d, 0
-request = function()
-  local parts = {}
-  for j = 1, batch do
-    i = i %% #users + 1
-    parts[j] = %(item)s
-  end
-  return wrk.format("POST", "%(path)s", {["Content-Type"] = "application/json"},
-                    %(open)s .. table.concat(parts, ",") .. %(close)s)
-end
-"""
-BODIES = {  # service -> (path, per-user Lua expression, body opening, body closing)
-    "mlwb": ("/recommendations", "users[i]", "'{\"users\":['", "'],\"k\":10}'"),
-    "peer": ("/invocations", "'{\"user_id\":' .. users[i] .. '}'", "'{\"dataframe_records\":['",
-             "'],\"params\":{\"k\":10}}'"),
-}
+BIN = Path(sys.executable).parent
+RESULTS = Path(__file__).parent / "results"
+PEER, OURS = "peer", "mlwb"
+Check = tuple[str, bool]
 
 
 @dataclass(frozen=True)
-class Result:
-    requests_per_s: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
+class Section:
+    tag: str
+    model: str
+    heading: str
+    unit: str
+    loads: list[Load]
+    checks: Callable[[Measured], list[Check]]
 
 
 def free_port() -> int:
@@ -68,139 +72,135 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_ready(url: str, process: subprocess.Popen, timeout: float = 120) -> float:
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode} before {url} answered")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return time.perf_counter() - started
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} not ready after {timeout}s")
+def peer_records(records: list[str], open_: str = "", close: str = "") -> Request:
+    return Request("POST", "/invocations", records, '{"dataframe_records":[' + open_,
+                   "]" + close + "}")
 
 
-def rss_mib(pid: int) -> float:
-    """Resident memory of a process and its children (the peer is a launcher + uvicorn)."""
-    out = subprocess.run(["ps", "-o", "rss=", "--ppid", str(pid)], capture_output=True, text=True)
-    own = subprocess.run(["ps", "-o", "rss=", "-p", str(pid)], capture_output=True, text=True)
-    return sum(int(v) for v in (out.stdout + own.stdout).split()) / 1024
+def faster(measured: Measured, load: str, times: float, unit: str) -> Check:
+    """Median over rounds of the round's ratio: each round's pair ran under the same load."""
+    ratio = statistics.median(measured.ratios(OURS, PEER, load))
+    return f"{load}: {unit}/s >= {times:g}x peer (median of per-round ratios)", ratio >= times
 
 
-def _ms(text: str) -> float:
-    match = re.match(r"([\d.]+)(us|ms|s|m)$", text)
-    if match is None:
-        return float("nan")
-    value, unit = match.groups()
-    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
+def clean(measured: Measured, loads: list[Load]) -> Check:
+    failures = sum(sum(measured.failures(side, load.name)) for side in (OURS, PEER)
+                   for load in loads)
+    return "no socket error, no non-2xx answer, either side, every row", failures == 0
 
 
-def wrk(port: int, service: str, users: list[int], batch: int, connections: int,
-        duration: float, workdir: Path) -> Result:
-    path, item, opening, closing = BODIES[service]
-    script = workdir / f"{service}-{batch}.lua"
-    script.write_text(LUA % {"users": ",".join(map(str, users)), "batch": batch, "item": item,
-                             "path": path, "open": opening, "close": closing})
-    threads = min(2, connections)
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(duration)}s", "--latency",
-               "--timeout", "30s", "-s", str(script), f"http://127.0.0.1:{port}"]
-    subprocess.run(command[:3] + ["-d2s"] + command[4:], capture_output=True, check=True)  # warm
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    failed = (int(errors.group(1)) if errors else 0) + (
-        sum(map(int, socket.groups())) if socket else 0)
-    return Result(rate, p50, p99, failed)
+def recommender(settings) -> Section:
+    from mlworkbench.data.datasets import load_movielens
+    from mlworkbench.training.recommender import RECOMMENDER
+    from mlworkbench.training.train import train
+
+    data = load_movielens()
+    result = train(RECOMMENDER, data=data, settings=settings)
+    users = [str(u) for u in sorted(int(u) for u in data.ratings.user_id.unique())]
+    ours = Request("POST", "/recommendations", users, '{"users":[', '],"k":10}')
+    peer = peer_records([f'{{"user_id":{u}}}' for u in users], close=',"params":{"k":10}')
+    both = {OURS: ours, PEER: peer}
+    loads = [Load("single, c=8", 1, 8, both), Load("single, c=1", 1, 1, both),
+             Load("batch 100, c=8", 100, 8, both), Load("batch 1000, c=1", 1000, 1, both)]
+
+    def checks(m: Measured) -> list[Check]:
+        return [faster(m, "single, c=8", 5, "req"),
+                ("single, c=1: p50 <= 1.0 ms", m.median(OURS, "single, c=1", "p50_ms") <= 1.0),
+                faster(m, "batch 100, c=8", 2, "users"),
+                ("batch 1000, c=1: p50 < 50 ms",
+                 m.median(OURS, "batch 1000, c=1", "p50_ms") < 50)]
+
+    return Section("recommender", "models:/movielens-recommender@champion",
+                   f"model {result.registered_name} v{result.version} (ALS, 64 factors), "
+                   f"{len(users)} users", "users", loads, checks)
+
+
+def _query(record: dict) -> str:
+    return "&".join(f"{name}={value}" for name, value in record.items() if value is not None)
+
+
+def classifier(settings) -> Section:
+    from mlworkbench.models.classifier import features_frame
+    from mlworkbench.training.classifier import CLASSIFIER
+    from mlworkbench.training.train import train
+
+    result = train(CLASSIFIER, settings=settings)
+    frame = features_frame(CLASSIFIER.load_data(settings).passengers)
+    records = [{name: (None if isinstance(value, float) and math.isnan(value) else value)
+                for name, value in row.items()} for row in frame.to_dict(orient="records")]
+    as_json = [json.dumps(r, separators=(",", ":")) for r in records]
+    single = {OURS: Request("GET", "/predict?", [_query(r) for r in records]),
+              PEER: peer_records(as_json)}
+    batch = {OURS: Request("POST", "/predict", as_json, '{"passengers":[', "]}"),
+             PEER: peer_records(as_json)}
+    loads = [Load("single, c=8", 1, 8, single), Load("batch 100, c=8", 100, 8, batch)]
+
+    def checks(m: Measured) -> list[Check]:
+        return [faster(m, "single, c=8", 5, "req"),
+                faster(m, "batch 100, c=8", 5, "passengers"), clean(m, loads),
+                *((f"{load.name}: p99 no worse than the peer's",
+                   m.median(OURS, load.name, "p99_ms") <= m.median(PEER, load.name, "p99_ms"))
+                  for load in loads)]
+
+    return Section("classifier", "models:/titanic-classifier@champion",
+                   f"model {result.registered_name} v{result.version} (logistic regression), "
+                   f"{len(records)} passengers", "passengers", loads, checks)
+
+
+def services(model: str, workers: int) -> list[Service]:
+    ours, peer = free_port(), free_port()
+    return [Service(PEER, [str(BIN / "mlflow"), "models", "serve", "-m", model, "--env-manager",
+                           "local", "--host", "127.0.0.1", "--port", str(peer), "--workers",
+                           "1"], peer, "/ping"),
+            Service(OURS, [str(BIN / "mlwb"), "serve", model, "--port", str(ours), "--workers",
+                           str(workers)], ours, "/ready")]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--family", choices=["all", "recommender", "classifier"], default="all")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, alternating who is first")
     parser.add_argument("--workers", type=int, default=1, help="mlwb serve workers")
+    parser.add_argument("--access-log", action="store_true", help="uvicorn access log on both")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where raw output goes")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
 
     from mlworkbench.config import get_settings
-    from mlworkbench.data.datasets import load_movielens
-    from mlworkbench.training.recommender import RECOMMENDER
-    from mlworkbench.training.train import train
 
     workdir = Path(tempfile.mkdtemp(prefix="mlwb-bench-serving-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLWB_", "MLFLOW_"))}
     env.update(MLWB_HOME=str(workdir / "mlwb"), OPENBLAS_NUM_THREADS="1",
-               PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-               MLWB_ALIAS_POLL_SECONDS="0")
+               PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", MLWB_ALIAS_POLL_SECONDS="0",
+               UVICORN_ACCESS_LOG=str(args.access_log).lower())
     os.environ.update(MLWB_HOME=env["MLWB_HOME"])
     get_settings.cache_clear()
-    data = load_movielens()
-    result = train(RECOMMENDER, data=data)
-    users = sorted(int(u) for u in data.ratings.user_id.unique())
-    env["MLFLOW_TRACKING_URI"] = get_settings().resolved_tracking_uri
-
-    ports = {"mlwb": free_port(), "peer": free_port()}
-    commands = {
-        "mlwb": [str(BIN / "mlwb"), "serve", MODEL, "--port", str(ports["mlwb"]),
-                 "--workers", str(args.workers)],
-        "peer": [str(BIN / "mlflow"), "models", "serve", "-m", MODEL, "--env-manager", "local",
-                 "--host", "127.0.0.1", "--port", str(ports["peer"]), "--workers", "1"],
-    }
-    ready_path = {"mlwb": "/ready", "peer": "/ping"}
-    rows: dict[str, dict[str, Result]] = {}
-    facts: dict[str, tuple[float, float]] = {}
-    for service in ("peer", "mlwb"):  # one at a time: neither steals the other's cores
-        log = (workdir / f"{service}.log").open("w")
-        process = subprocess.Popen(commands[service], env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            startup = wait_ready(f"http://127.0.0.1:{ports[service]}{ready_path[service]}",
-                                 process)
-            port = ports[service]
-            rows[service] = {
-                "single, c=8": wrk(port, service, users, 1, 8, args.duration, workdir),
-                "single, c=1": wrk(port, service, users, 1, 1, args.duration, workdir),
-                "batch 100, c=8": wrk(port, service, users, 100, 8, args.duration, workdir),
-                "batch 1000, c=1": wrk(port, service, users, 1000, 1, args.duration, workdir),
-            }
-            facts[service] = (startup, rss_mib(process.pid))
-        finally:
-            os.killpg(process.pid, 15)
-            process.wait(timeout=30)
-            log.close()
-
-    batch_of = {"single, c=8": 1, "single, c=1": 1, "batch 100, c=8": 100, "batch 1000, c=1": 1000}
-    print(f"\nmodel {result.registered_name} v{result.version} (ALS, 64 factors), "
-          f"{len(users)} users; wrk {args.duration:.0f}s per row; mlwb workers={args.workers}, "
-          "peer workers=1; 127.0.0.1\n")
-    print("| workload | peer req/s | peer users/s | peer p50 / p99 ms | mlwb req/s | mlwb users/s "
-          "| mlwb p50 / p99 ms | users/s ratio | errors (peer/mlwb) |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, batch in batch_of.items():
-        peer, ours = rows["peer"][name], rows["mlwb"][name]
-        print(f"| {name} | {peer.requests_per_s:,.0f} | {peer.requests_per_s * batch:,.0f} "
-              f"| {peer.p50_ms:.2f} / {peer.p99_ms:.2f} | {ours.requests_per_s:,.0f} "
-              f"| {ours.requests_per_s * batch:,.0f} | {ours.p50_ms:.2f} / {ours.p99_ms:.2f} "
-              f"| {ours.requests_per_s / peer.requests_per_s:.1f}x | {peer.errors}/{ours.errors} |")
-    for service, (startup, rss) in facts.items():
-        print(f"{service}: startup to first ready {startup:.1f} s, resident memory {rss:.0f} MiB")
-    single, c1 = rows["mlwb"]["single, c=8"], rows["mlwb"]["single, c=1"]
-    batch, big = rows["mlwb"]["batch 100, c=8"], rows["mlwb"]["batch 1000, c=1"]
-    checks = [
-        ("single-user req/s at c=8 >= 5x peer",
-         single.requests_per_s >= 5 * rows["peer"]["single, c=8"].requests_per_s),
-        ("p50 at c=1 <= 1.0 ms", c1.p50_ms <= 1.0),
-        ("users/s with 100-user batches >= 2x peer",
-         batch.requests_per_s >= 2 * rows["peer"]["batch 100, c=8"].requests_per_s),
-        ("1,000-user batch p50 < 50 ms", big.p50_ms < 50),
-    ]
-    print()
-    for label, ok in checks:
-        print(f"{'PASS' if ok else 'MISS'}  {label}")
+    settings = get_settings()
+    env["MLFLOW_TRACKING_URI"] = settings.resolved_tracking_uri
+    args.results.mkdir(parents=True, exist_ok=True)
+    families = ["recommender", "classifier"] if args.family == "all" else [args.family]
+    for stale in args.results.glob("serving-*"):
+        if any(stale.name.startswith(f"serving-{family}-") for family in families):
+            stale.unlink()
+    for family in families:
+        section = {"recommender": recommender, "classifier": classifier}[family](settings)
+        sides = services(section.model, args.workers)
+        if args.access_log:
+            sides[1].command.append("--access-log")
+        measured = measure(sides, section.loads, args.rounds, args.duration, env, workdir,
+                           args.results, section.tag)
+        lines = [f"{section.heading}; wrk {args.duration:.0f}s per row, {args.rounds} round(s); "
+                 f"{OURS} workers={args.workers}, {PEER} workers=1; access log "
+                 f"{'on' if args.access_log else 'off'} on both; 127.0.0.1", "",
+                 *table(measured, section.loads, section.unit, PEER, OURS), "",
+                 *(f"{'PASS' if ok else 'FAIL'}  {label}"
+                   for label, ok in section.checks(measured)),
+                 ""]
+        print("\n" + "\n".join(lines), flush=True)
+        saved = ["```", *lines[:-1], "```", ""]
+        (args.results / f"serving-{section.tag}.md").write_text("\n".join(saved))
     shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -1,0 +1,260 @@
+"""Head-to-head HTTP load with wrk: services started one at a time on loopback, each driven
+with the same records in its own request form, in rounds that alternate which goes first.
+Every wrk run's raw output is kept; the table gives medians over rounds and req/s spreads."""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LUA = """
+local items = {%(items)s}
+local batch, i = %(batch)d, 0
+request = function()
+  local parts = {}
+  for j = 1, batch do
+    i = i %% #items + 1
+    parts[j] = items[i]
+  end
+  %(send)s
+end
+"""
+SEND = {
+    "GET": "return wrk.format('GET', %(path)s .. parts[1])",
+    "POST": "return wrk.format('POST', %(path)s, {['Content-Type'] = 'application/json'}, "
+            "%(open)s .. table.concat(parts, ',') .. %(close)s)",
+}
+
+
+def _lua_string(text: str) -> str:
+    return f"[==[{text}]==]"
+
+
+@dataclass(frozen=True)
+class Request:
+    """How one service is asked: GET with one record as the query string after ``path``, or a
+    POST of ``open`` + the batch's records joined by commas + ``close``."""
+
+    method: str
+    path: str
+    items: Sequence[str]  # one fragment per record (query string or JSON), rotated over
+    open: str = ""
+    close: str = ""
+
+    def script(self, batch: int) -> str:
+        if self.method == "GET" and batch != 1:
+            raise ValueError("a GET request carries one record")
+        send = SEND[self.method] % {"path": _lua_string(self.path),
+                                    "open": _lua_string(self.open),
+                                    "close": _lua_string(self.close)}
+        return LUA % {"items": ",".join(map(_lua_string, self.items)), "batch": batch,
+                      "send": send}
+
+    def first(self, base: str, batch: int) -> urllib.request.Request:
+        """The first request wrk will send to ``base``, for a check before the load."""
+        records = list(self.items[:batch])
+        if self.method == "GET":
+            return urllib.request.Request(base + self.path + records[0])
+        body = (self.open + ",".join(records) + self.close).encode()
+        return urllib.request.Request(base + self.path, body,
+                                      {"Content-Type": "application/json"})
+
+
+@dataclass(frozen=True)
+class Load:
+    """One table row: ``batch`` records per request over ``connections`` connections, in
+    each service's request form."""
+
+    name: str
+    batch: int
+    connections: int
+    requests: dict[str, Request]
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    command: list[str]
+    port: int
+    ready_path: str
+
+
+@dataclass(frozen=True)
+class Sample:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    socket_errors: int
+    non_2xx: int
+
+
+@dataclass
+class Measured:
+    rounds: int
+    samples: dict[tuple[str, str], list[Sample]] = field(default_factory=dict)
+    startup_s: dict[str, list[float]] = field(default_factory=dict)
+    rss_mib: dict[str, list[float]] = field(default_factory=dict)
+
+    def of(self, service: str, load: str) -> list[Sample]:
+        return self.samples[service, load]
+
+    def median(self, service: str, load: str, name: str) -> float:
+        return statistics.median(getattr(s, name) for s in self.of(service, load))
+
+    def ratios(self, ours: str, peer: str, load: str) -> list[float]:
+        """Ours over the peer's req/s, round by round (both measured under the same load)."""
+        return [o.requests_per_s / p.requests_per_s
+                for o, p in zip(self.of(ours, load), self.of(peer, load), strict=True)]
+
+    def failures(self, service: str, load: str) -> tuple[int, int]:
+        """Socket errors (connect, read, write, timeout) and non-2xx answers, all rounds."""
+        samples = self.of(service, load)
+        return sum(s.socket_errors for s in samples), sum(s.non_2xx for s in samples)
+
+
+def wait_ready(url: str, process: subprocess.Popen, timeout: float = 120) -> float:
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return time.perf_counter() - started
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} not ready after {timeout}s")
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children (the peer is a launcher + uvicorn)."""
+    out = subprocess.run(["ps", "-o", "rss=", "--ppid", str(pid)], capture_output=True, text=True)
+    own = subprocess.run(["ps", "-o", "rss=", "-p", str(pid)], capture_output=True, text=True)
+    return sum(int(v) for v in (out.stdout + own.stdout).split()) / 1024
+
+
+@contextmanager
+def running(service: Service, env: dict[str, str], log: Path) -> Iterator[tuple[int, float]]:
+    """The service started in its own process group; (pid, seconds to ready); stopped after."""
+    with log.open("a") as sink:
+        process = subprocess.Popen(service.command, env=env, stdout=sink,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            yield process.pid, wait_ready(
+                f"http://127.0.0.1:{service.port}{service.ready_path}", process)
+        finally:
+            os.killpg(process.pid, 15)
+            process.wait(timeout=30)
+
+
+def _ms(text: str) -> float:
+    match = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    if match is None:
+        return float("nan")
+    value, unit = match.groups()
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
+
+
+def parse(out: str) -> Sample:
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                       out)
+    status = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return Sample(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+                  _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
+                  _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),
+                  sum(map(int, socket.groups())) if socket else 0,
+                  int(status.group(1)) if status else 0)
+
+
+def check_answers(port: int, request: Request, batch: int) -> None:
+    """The load's first request answered 200, or stop before measuring a stream of errors."""
+    first = request.first(f"http://127.0.0.1:{port}", batch)
+    try:
+        with urllib.request.urlopen(first, timeout=30) as response:
+            response.read()
+    except urllib.error.HTTPError as error:
+        answer = error.read()[:500]
+        raise SystemExit(f"{first.full_url} answered {error.code}: {answer!r}") from None
+
+
+def wrk(port: int, request: Request, load: Load, duration: float, script: Path,
+        raw: Path) -> Sample:
+    script.write_text(request.script(load.batch))
+    threads = min(2, load.connections)
+    command = ["wrk", f"-t{threads}", f"-c{load.connections}", f"-d{int(duration)}s",
+               "--latency", "--timeout", "30s", "-s", str(script), f"http://127.0.0.1:{port}"]
+    subprocess.run(command[:3] + ["-d2s"] + command[4:], capture_output=True, check=True)  # warm
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    raw.write_text(f"$ {' '.join(command)}\n{out}")
+    return parse(out)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def measure(services: Sequence[Service], loads: Sequence[Load], rounds: int, duration: float,
+            env: dict[str, str], workdir: Path, raw_dir: Path, tag: str) -> Measured:
+    """``rounds`` rounds; in each, every service in turn (the order reversed every other round)
+    is started, checked, driven through every load and stopped, so none steals the other's
+    cores and neither always runs first."""
+    measured = Measured(rounds)
+    for round_no in range(1, rounds + 1):
+        order = services if round_no % 2 else list(reversed(services))
+        for service in order:
+            with running(service, env, workdir / f"{tag}-{service.name}.log") as (pid, ready):
+                for load in loads:
+                    request = load.requests[service.name]
+                    check_answers(service.port, request, load.batch)
+                    name = f"serving-{tag}-{service.name}-{slug(load.name)}"
+                    sample = wrk(service.port, request, load, duration,
+                                 workdir / f"{name}.lua", raw_dir / f"{name}-r{round_no}.txt")
+                    measured.samples.setdefault((service.name, load.name), []).append(sample)
+                measured.startup_s.setdefault(service.name, []).append(ready)
+                measured.rss_mib.setdefault(service.name, []).append(rss_mib(pid))
+    return measured
+
+
+def _rate(values: list[float]) -> str:
+    middle = f"{statistics.median(values):,.0f}"
+    return middle if len(values) == 1 else f"{middle} ({min(values):,.0f}-{max(values):,.0f})"
+
+
+def _ratio(values: list[float]) -> str:
+    middle = f"{statistics.median(values):.1f}x"
+    return middle if len(values) == 1 else f"{middle} ({min(values):.1f}-{max(values):.1f})"
+
+
+def table(measured: Measured, loads: Sequence[Load], unit: str, peer: str,
+          ours: str) -> list[str]:
+    """A markdown table: per load, each side's req/s and records/s (median, with min-max over
+    rounds), median p50 / p99, the per-round ratio of ours to the peer's, and failures."""
+    lines = [f"| workload | {peer} req/s | {peer} {unit}/s | {peer} p50 / p99 ms | {ours} req/s "
+             f"| {ours} {unit}/s | {ours} p50 / p99 ms | {unit}/s ratio "
+             f"| socket errors / non-2xx ({peer}; {ours}) |", "|---" * 9 + "|"]
+    for load in loads:
+        cells = [load.name]
+        for side in (peer, ours):
+            rates = [s.requests_per_s for s in measured.of(side, load.name)]
+            cells += [_rate(rates), _rate([r * load.batch for r in rates]),
+                      f"{measured.median(side, load.name, 'p50_ms'):.2f} / "
+                      f"{measured.median(side, load.name, 'p99_ms'):.2f}"]
+        cells.append(_ratio(measured.ratios(ours, peer, load.name)))
+        failures = [measured.failures(side, load.name) for side in (peer, ours)]
+        cells.append("; ".join(f"{errors} / {statuses}" for errors, statuses in failures))
+        lines.append("| " + " | ".join(cells) + " |")
+    for side in (peer, ours):
+        startup, rss = (statistics.median(values[side])
+                        for values in (measured.startup_s, measured.rss_mib))
+        lines.append(f"{side}: startup to first ready {startup:.1f} s, resident memory "
+                     f"{rss:.0f} MiB")
+    return lines
