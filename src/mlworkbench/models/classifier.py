@@ -159,15 +159,22 @@ class PassengerEncoder(TransformerMixin, BaseEstimator):
         if not hasattr(self, "transformer_"):
             raise NotFittedError("the passenger encoder is used before fit")
         self._check_columns(X)
+        return self.encode({c: X[c] for c in X.columns}, len(X))
+
+    def encode(self, columns: Mapping[str, Any], rows: int) -> np.ndarray:
+        """The model matrix of ``rows`` passengers given as columns (arrays, lists or Series):
+        what :meth:`transform` returns, without a DataFrame (the served path builds none)."""
         try:
-            numbers = np.column_stack([np.asarray(X[c], dtype=np.float64) for c in NUMERIC])
+            numbers = np.column_stack([np.asarray(columns[c], dtype=np.float64)
+                                       for c in NUMERIC])
         except (TypeError, ValueError) as exc:
             raise DataError(f"age, sibsp and parch must be numbers: {exc}") from exc
         missing = np.isnan(numbers)
         filled = np.hstack([np.where(missing, self.fill_, numbers), missing[:, self.indicated_]])
         blocks = [(filled - self.mean_) / self.scale_]
         for column, levels in self.categories_.items():  # absent optional column: unknown
-            values = X[column].to_numpy(dtype=object) if column in X else np.full(len(X), None)
+            values = (np.asarray(columns[column], dtype=object) if column in columns
+                      else np.full(rows, None))
             blocks.append((_missing_as_none(values)[:, None] == levels[None, :]).astype(float))
         return np.hstack(blocks)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-import pandas as pd
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
@@ -43,11 +42,13 @@ _COLUMNS = {  # how each feature column is built, already typed (no astype, no r
 
 
 def _score(model: LoadedModel, passengers: list[Passenger]) -> np.ndarray:
-    """P(survived) per passenger, from a frame in the fitted columns' order and types."""
+    """P(survived) per passenger: the pipeline's own encoder and estimator on typed arrays,
+    with no DataFrame in between (the same numbers as ``Pipeline.predict_proba``)."""
     features = model.prepared  # the columns the pipeline was fitted on
-    frame = pd.DataFrame({column: _COLUMNS[column](passengers) for column in features},
-                         copy=False)
-    return model.model.predict_proba(frame)[:, 1].astype(np.float64)
+    encoder, estimator = model.model.steps[0][1], model.model.steps[-1][1]
+    matrix = encoder.encode({column: _COLUMNS[column](passengers) for column in features},
+                            len(passengers))
+    return estimator.predict_proba(matrix)[:, 1].astype(np.float64)
 
 
 def _answer(service: ServiceDep, model: LoadedModel, request_id: str, source: str,
