@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -15,12 +16,13 @@ def engine_url(url: str) -> str:
     return url
 
 
-def create_engine(url: str) -> sa.Engine:
-    """An engine for ``url``; SQLite gets its directory, WAL and foreign keys."""
+def create_engine(url: str, **options: Any) -> sa.Engine:
+    """An engine for ``url``; SQLite gets its directory, WAL and foreign keys. ``options`` go
+    to SQLAlchemy (e.g. ``connect_args``, ``pool_timeout``)."""
     url = engine_url(url)
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, pool_pre_ping=True)
+    engine = sa.create_engine(url, pool_pre_ping=True, **options)
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine

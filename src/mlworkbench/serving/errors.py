@@ -91,7 +91,8 @@ async def _validation(_request: Request, exc: RequestValidationError) -> Respons
 
 
 async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
-    return json_error(exc.status_code, str(exc.detail), None, getattr(exc, "headers", None))
+    field = getattr(exc, "field", None) or {404: "path", 405: "method"}.get(exc.status_code)
+    return json_error(exc.status_code, str(exc.detail), field, getattr(exc, "headers", None))
 
 
 async def _mlwb(_request: Request, exc: MlwbError) -> Response:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Path, Query
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from mlworkbench.models.recommender import MAX_K
@@ -39,8 +38,8 @@ async def recommend(
     users = body.users or []
     answers.check_batch(service, len(users), "users")
     if source == "precomputed":
-        return await run_in_threadpool(answers.precomputed, service, model, users, body.k,
-                                       body.exclude_seen, request_id)
+        return await service.store.call(answers.precomputed, service, model, users, body.k,
+                                        body.exclude_seen, request_id)
     return answers.live(service, model, users, body.k, body.exclude_seen, request_id)
 
 
@@ -55,8 +54,8 @@ async def user_recommendations(
 ) -> Response:
     """Top-k items for one user (unknown users: popular items, ``"fallback": "popular"``)."""
     if source == "precomputed":
-        return await run_in_threadpool(answers.precomputed, service, model, [user_id], k,
-                                       exclude_seen, request_id)
+        return await service.store.call(answers.precomputed, service, model, [user_id], k,
+                                        exclude_seen, request_id)
     return answers.live(service, model, [user_id], k, exclude_seen, request_id)
 
 
