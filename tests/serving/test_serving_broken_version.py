@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from pathlib import Path
 
 import mlflow
@@ -16,15 +17,22 @@ from mlworkbench.tracking.registry import set_alias
 
 NAME = "broken-recommender"
 URI = f"models:/{NAME}@champion"
+EXPERIMENT = [""]
 
 
-class NotARecommender(mlflow.pyfunc.PythonModel):
-    def predict(self, context, model_input, params=None):
-        return model_input
+def _foreign_model() -> mlflow.pyfunc.PythonModel:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # MLflow's hint to add type hints
+
+        class NotARecommender(mlflow.pyfunc.PythonModel):
+            def predict(self, context, model_input: list[str], params=None) -> list[str]:
+                return model_input
+
+    return NotARecommender()
 
 
 def _register_dir(directory: Path) -> int:
-    with mlflow.start_run():
+    with mlflow.start_run(experiment_id=EXPERIMENT[0]):
         mlflow.log_artifacts(str(directory), "model")
         run_id = mlflow.active_run().info.run_id
     return int(mlflow.register_model(f"runs:/{run_id}/model", NAME).version)
@@ -56,13 +64,15 @@ def versions(trained, tmp_path_factory):
     """Version 1 good; 2-4 broken artifacts; 5 a model of another family; 6 good again."""
     settings, result = trained
     client = tracking.configure(settings)
+    EXPERIMENT[0] = tracking.ensure_experiment(client, settings)  # artifacts in the workspace
     tmp = tmp_path_factory.mktemp("broken")
     source = Path(mlflow.artifacts.download_artifacts(result.model_uri, dst_path=str(tmp / "src")))
     good = _register_dir(source)
     broken = {kind: _register_dir(_broken(source, tmp, kind))
               for kind in ("truncated", "no-item-factors", "missing-artifact")}
-    with mlflow.start_run():
-        foreign = mlflow.pyfunc.log_model(name="model", python_model=NotARecommender(),
+    with mlflow.start_run(experiment_id=EXPERIMENT[0]), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # MLflow's hint to add type hints
+        foreign = mlflow.pyfunc.log_model(name="model", python_model=_foreign_model(),
                                           registered_model_name=NAME)
     broken["other-family"] = int(foreign.registered_model_version)
     later = _register_dir(source)

@@ -14,12 +14,13 @@ import uvicorn
 from mlworkbench.serving.app import build_app
 from mlworkbench.serving.recommender import SERVED
 
-from .conftest import CHAMPION
+CHAMPION = "models:/movielens-recommender@champion"
 
 ERRORS = [
     ("POST", "/recommendations", {"json": {"users": [1], "k": 0}}, 422),
     ("POST", "/recommendations", {"json": {"users": list(range(51))}}, 413),
-    ("POST", "/recommendations", {"content": b"{not json"}, 400),
+    ("POST", "/recommendations",
+     {"content": b"{not json", "headers": {"Content-Type": "application/json"}}, 400),
     ("GET", "/users/abc/recommendations", {}, 422),
     ("GET", "/items/99999999/similar", {}, 404),
     ("GET", "/no/such/route", {}, 404),
@@ -31,7 +32,9 @@ ERRORS = [
 
 @pytest.mark.parametrize(("method", "url", "extra", "status"), ERRORS)
 def test_every_error_names_the_request_and_the_model(client, method, url, extra, status) -> None:
-    response = client.request(method, url, headers={"X-Request-ID": "client-id-123"}, **extra)
+    headers = {"X-Request-ID": "client-id-123", **extra.get("headers", {})}
+    rest = {key: value for key, value in extra.items() if key != "headers"}
+    response = client.request(method, url, headers=headers, **rest)
     assert response.status_code == status, response.text
     assert response.headers["X-Request-ID"] == "client-id-123"
     assert response.headers["X-Model-Name"] == "movielens-recommender"

@@ -5,6 +5,7 @@ waits on the store longer than its bound, and a shutdown during a hang loses not
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import shutil
 import signal
@@ -14,14 +15,21 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from mlworkbench.data import predictions
 from mlworkbench.platform.postgres import PostgresCluster, free_port
 from mlworkbench.serving.prediction_log import PredictionLog
+from mlworkbench.serving.recommender.logged import Served
 
-from .test_serving_log import served
+
+
+def served(users: list[int]) -> Served:
+    n = len(users)
+    return Served(f"r{users[0]}", dt.datetime.now(dt.UTC), "m", 1, "live", users,
+                  np.tile(np.array([5, 6]), (n, 1)), np.ones((n, 2), np.float32), [None] * n)
 
 pytestmark = pytest.mark.integration
 
@@ -123,25 +131,30 @@ def test_a_hung_store_never_holds_a_request(cluster, make_client, trained) -> No
                     timings[source].append(time.perf_counter() - started)
                     statuses[source].add(response.status_code)
             time.sleep(1.5)  # the writer meets the hang too
-        back = client.get("/users/1/recommendations?source=precomputed&k=2")
+        recovered = time.monotonic()
+        while (back := client.get("/users/1/recommendations?source=precomputed&k=2")
+               ).status_code != 200 and time.monotonic() - recovered < 5:
+            time.sleep(0.05)
+        recovered = time.monotonic() - recovered
     assert statuses == {"live": {200}, "precomputed": {503}}
     assert max(timings["live"]) < 0.5, max(timings["live"])
     assert max(timings["precomputed"]) < 1.0, max(timings["precomputed"])  # the 0.5 s bound
-    assert sorted(timings["precomputed"])[-2] < 0.2  # only the first waits; the rest fail fast
-    assert back.status_code == 200
-    assert _count(url) == 1 + 20 + 1  # live rows written during and after the hang
+    waited = sum(t > 0.2 for t in timings["precomputed"])
+    assert waited <= 3, timings["precomputed"]  # while a read is stuck, the next fail at once
+    assert back.status_code == 200 and recovered < 2.0  # answers again once the store does
+    rows = predictions.read_predictions(predictions.store_engine(url))
+    assert len(rows) == 1 + 20 + 1, rows[["request_id", "source", "served_at"]].to_string()
 
 
 def test_nothing_is_lost_when_the_store_stops_hangs_and_restarts_under_load(
-    cluster, make_client, tmp_path
+    cluster, make_client, serving_settings
 ) -> None:
     url = cluster.create_database("outage")
     served_rows = [0]
     errors: list[int] = []
     stop = threading.Event()
     with make_client(database_url=url, prediction_log_buffer=300,
-                     prediction_log_flush_seconds=0.1, store_timeout_seconds=0.5,
-                     home=tmp_path) as client:
+                     prediction_log_flush_seconds=0.1, store_timeout_seconds=0.5) as client:
 
         def load() -> None:
             while not stop.is_set():
@@ -172,7 +185,7 @@ def test_nothing_is_lost_when_the_store_stops_hangs_and_restarts_under_load(
     assert "mlwb_prediction_log_dropped_rows_total 0.0" in metrics
     assert served_rows[0] > 300 * 3  # far more than the memory buffer holds
     assert _count(url) == served_rows[0]
-    assert not list((tmp_path / "journal" / "prediction_log").glob("*.jsonl*"))
+    assert not list((serving_settings.home / "journal" / "prediction_log").glob("*.jsonl*"))
 
 
 def test_a_shutdown_during_a_hang_journals_the_rows_and_the_next_start_writes_them(
@@ -200,5 +213,8 @@ def test_a_shutdown_during_a_hang_journals_the_rows_and_the_next_start_writes_th
         assert time.monotonic() < deadline, _count(url)
         time.sleep(0.2)
     again.close()
-    assert _count(url) in (3 + 244, 3 + 244 + 4)  # a write left in doubt may land twice
+    rows = predictions.read_predictions(predictions.store_engine(url))
+    distinct = rows.drop_duplicates(["request_id", "served_at", "user_id"])
+    assert len(distinct) == 3 + 244  # every row, written by the next start
+    assert len(rows) <= 3 + 244 + 244  # the chunk in doubt at shutdown may land twice
     assert not list(journal.glob("*.jsonl*"))

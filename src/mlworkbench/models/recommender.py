@@ -290,7 +290,7 @@ class Recommender:
         file (whatever numpy, zipfile or the engine raise for it)."""
         path = Path(directory) / MODEL_FILE
         try:
-            with np.load(path, allow_pickle=False) as data:
+            with path.open("rb") as file, np.load(file, allow_pickle=False) as data:
                 arrays = {name: data[name] for name in data.files}
             return cls._from_arrays(arrays)
         except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError,

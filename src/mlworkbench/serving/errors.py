@@ -100,8 +100,10 @@ async def _mlwb(_request: Request, exc: MlwbError) -> Response:
         return json_error(exc.status, str(exc), exc.field, exc.headers)
     if isinstance(exc, InvalidParameterError):
         return json_error(422, str(exc), exc.name)
-    if isinstance(exc, UnknownItemError | ModelNotFoundError):
-        return json_error(404, str(exc))
+    if isinstance(exc, UnknownItemError):
+        return json_error(404, str(exc), "item_id")
+    if isinstance(exc, ModelNotFoundError):
+        return json_error(404, str(exc), "model")
     if isinstance(exc, TrackingError | DataError):
         logger.warning("dependency failed: %s", exc)
         return json_error(503, str(exc))

@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 5.0
 CHUNK_ROWS = 5_000
+SHUTDOWN_REPLAY_S = 5.0  # the last round before shutdown replays this long at most
+ROUND_S = 1.0  # a round replays this long at most, then writes what memory holds
 
 
 class Entry(Protocol):
@@ -102,11 +104,13 @@ class PredictionLog:
         self._held = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()  # stop, or a write that had timed out has finished
         self._thread: threading.Thread | None = None
         self._store = futures.ThreadPoolExecutor(1, thread_name_prefix="mlwb-prediction-store")
         self._in_flight: _InFlight | None = None
         self._last_drop_log = 0.0
         self._last_error = ""
+        self._backlog = False  # the last replay stopped at its deadline
 
     @property
     def held(self) -> int:
@@ -144,6 +148,7 @@ class PredictionLog:
     def close(self, timeout: float = 10.0) -> None:
         """Stop the writer after one last flush; what the store cannot take is journaled."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -165,6 +170,7 @@ class PredictionLog:
             future.result(self.timeout)
         except futures.TimeoutError:
             self._in_flight = _InFlight(future, rows, segment)
+            future.add_done_callback(lambda _future: self._wake.set())  # the store is back
             raise StoreDownError(f"the data store did not answer within {self.timeout:g} s") \
                 from None
         except MlwbError as exc:
@@ -199,14 +205,17 @@ class PredictionLog:
                 raise
         return len(rows)
 
-    def replay(self) -> int:
-        """Write the journal's segments, oldest first, one transaction each; returns rows."""
+    def replay(self, deadline: float = float("inf")) -> int:
+        """Write the journal's segments, oldest first, one transaction each; returns rows.
+        Stops at ``deadline`` (monotonic); the rest waits for the next round (or start)."""
         if self.journal is None:
             return 0
         total = 0
+        self._backlog = False
         for segment in self.journal.pending():
-            if self._stop.is_set():
-                break  # shutting down: the rest stays journaled for the next start
+            if time.monotonic() > deadline:
+                self._backlog = True
+                break
             claimed = self.journal.claim(segment)
             if claimed is None:
                 continue  # another worker replays it
@@ -254,13 +263,13 @@ class PredictionLog:
             self.written += len(in_flight.rows)
         return True
 
-    def _cycle(self) -> bool:
+    def _cycle(self, deadline: float = float("inf")) -> bool:
         """One round of the writer: True when the store took everything it was given."""
         try:
             if not self._settled():
                 raise StoreDownError("the data store still hangs on an earlier write")
             self.flush()
-            self.replay()
+            self.replay(deadline)
             return True
         except StoreDownError as exc:
             self._spill()
@@ -268,24 +277,34 @@ class PredictionLog:
             return False
 
     def _run(self) -> None:
-        backoff = self.flush_seconds
-        failing = False
+        """Every ``flush_seconds``: write what is held; while the store fails, spill it to the
+        journal at that pace and retry the store after 0.5, 1, 2, 4, 5, 5… s (or as soon as
+        a write that had hung returns)."""
+        backoff, retry_at, failing = 0.0, 0.0, False
         while True:
-            stopping = self._stop.wait(backoff)
-            try:
-                ok = self._cycle()
+            self._wake.wait(0.0 if self._backlog and not failing else self.flush_seconds)
+            woken = self._wake.is_set()
+            self._wake.clear()
+            stopping = self._stop.is_set()
+            if failing and not (stopping or woken) and time.monotonic() < retry_at:
+                self._spill()  # memory stays small while the store is out
+                continue
+            try:  # a round replays for a second at most; the last one for a few seconds
+                ok = self._cycle(time.monotonic() + (SHUTDOWN_REPLAY_S if stopping else ROUND_S))
             except Exception:  # never let the writer die; rows stay buffered
                 logger.exception("prediction log writer failed; rows stay buffered")
                 ok = False
             if ok:
                 if failing:
-                    logger.warning("prediction log: the store is back; journal replayed")
-                failing, backoff = False, self.flush_seconds
+                    logger.warning("prediction log: the store is back; %d rows written so far",
+                                   self.written)
+                failing, backoff = False, 0.0
             else:
                 if not failing:
                     logger.warning("prediction log: store unavailable, rows go to the journal;"
                                    " retrying every %.0f s at most: %s", MAX_BACKOFF_S,
                                    self._last_error)
                 failing, backoff = True, min(max(backoff * 2, 0.5), MAX_BACKOFF_S)
+                retry_at = time.monotonic() + backoff
             if stopping:
                 return
