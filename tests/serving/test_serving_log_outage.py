@@ -25,7 +25,6 @@ from mlworkbench.serving.prediction_log import PredictionLog
 from mlworkbench.serving.recommender.logged import Served
 
 
-
 def served(users: list[int]) -> Served:
     n = len(users)
     return Served(f"r{users[0]}", dt.datetime.now(dt.UTC), "m", 1, "live", users,

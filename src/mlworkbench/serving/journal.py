@@ -35,7 +35,8 @@ def _alive(pid: int) -> bool:
 class Journal:
     """Segments of rows under ``directory``, oldest first."""
 
-    def __init__(self, directory: Path, max_bytes: int, datetime_columns: Iterable[str] = ()) -> None:
+    def __init__(self, directory: Path, max_bytes: int,
+                 datetime_columns: Iterable[str] = ()) -> None:
         self.directory = directory
         self.max_bytes = max_bytes
         self.datetime_columns = tuple(datetime_columns)

@@ -9,6 +9,7 @@ several uvicorn workers, ``mlwb serve`` sets ``PROMETHEUS_MULTIPROC_DIR`` and
 from __future__ import annotations
 
 import os
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,

@@ -8,10 +8,11 @@ from starlette.responses import Response
 
 from mlworkbench.errors import MlwbError, ModelNotFoundError, TrackingError
 from mlworkbench.serving.deps import Admin, ServiceDep
+from mlworkbench.serving.encoding import dumps
 from mlworkbench.serving.errors import ServiceError
 from mlworkbench.serving.model_holder import LoadedModel
-from mlworkbench.serving.encoding import dumps
 from mlworkbench.serving.schemas import ErrorResponse, ReloadResponse
+
 
 def refused(exc: MlwbError, serving: LoadedModel | None) -> ServiceError:
     """The failed load as an answer: what failed, and what is still being served."""
