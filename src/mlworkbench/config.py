@@ -80,6 +80,14 @@ class Settings(BaseSettings):
         default=100_000, ge=0, le=10_000_000, description="rows held while the store is slow"
     )
     prediction_log_flush_seconds: float = Field(default=1.0, gt=0, le=3600)
+    prediction_log_journal_bytes: int = Field(
+        default=1 << 30, ge=0, description="local journal for rows the store cannot take, at most"
+    )
+    store_timeout_seconds: float = Field(
+        default=2.0, gt=0, le=600, description="longest a request or a write waits on the store"
+    )
+    max_body_bytes: int = Field(default=4 << 20, ge=1024, le=1 << 30,
+                                description="request body size, at most (more gets 413 unread)")
 
     # The local stack (`mlwb up`): every port can be moved with MLWB_<NAME>.
     stack_host: str = Field(default="127.0.0.1", description="address the stack binds to")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 import numpy as np
 import orjson
@@ -70,3 +71,41 @@ def test_requests_succeed_and_the_metric_counts_drops_when_the_store_is_down(
         text = client.get("/metrics").text
     assert statuses == [200, 200, 200]
     assert "mlwb_prediction_log_dropped_rows_total 9.0" in text
+
+
+def test_a_dead_store_spills_to_the_journal_and_counts_what_even_that_cannot_hold(
+    tmp_path, caplog
+) -> None:
+    (tmp_path / "not-a-dir").write_text("")
+    url = f"sqlite:///{tmp_path / 'not-a-dir' / 'store.db'}"
+    journal = tmp_path / "journal"
+    log = PredictionLog(url, capacity=1_000, flush_seconds=0.05, journal_dir=journal,
+                        journal_bytes=10_000)  # ~200 bytes a row: 20 rows fit, 100 do not
+    log.start()
+
+    def journaled() -> int:
+        return sum(path.read_bytes().count(b"\n") for path in journal.glob("*.jsonl"))
+
+    def submit_and_wait(first: int, last: int) -> None:
+        for start in range(first, last, 2):
+            log.submit(served([start, start + 1], request_id=f"r{start}"))
+        deadline = time.monotonic() + 10
+        while journaled() + log.dropped < last:  # every row journaled or counted
+            assert time.monotonic() < deadline, (log.held, log.dropped)
+            time.sleep(0.05)
+
+    submit_and_wait(0, 20)
+    assert log.dropped == 0
+    with caplog.at_level(logging.WARNING, "mlworkbench.serving.prediction_log"):
+        submit_and_wait(20, 100)
+    kept = journaled()
+    assert (kept, log.dropped) == (20, 80)  # every row journaled or counted
+    assert "journal full" in caplog.text
+    (tmp_path / "not-a-dir").unlink()  # the store comes back: the journal is replayed
+    deadline = time.monotonic() + 15
+    while list(journal.glob("*.jsonl*")):
+        assert time.monotonic() < deadline, "the journal was never replayed"
+        time.sleep(0.1)
+    log.close()
+    rows = predictions.read_predictions(predictions.store_engine(url))
+    assert len(rows) == kept and rows.served_at.notna().all()

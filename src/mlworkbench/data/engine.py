@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -28,17 +29,18 @@ def engine_url(url: str) -> str:
     return url
 
 
-def create_engine(url: str) -> sa.Engine:
-    """An engine for ``url``; SQLite gets its directory, WAL, a busy timeout, foreign keys."""
+def create_engine(url: str, **options: Any) -> sa.Engine:
+    """An engine for ``url``; SQLite gets its directory, WAL, a busy timeout, foreign keys.
+    ``options`` go to SQLAlchemy (e.g. ``connect_args``, ``pool_timeout``)."""
     url = engine_url(url)
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, pool_pre_ping=True,
-                                  connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S, **options.pop("connect_args", {})}
+        engine = sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args, **options)
         sa.event.listen(engine, "connect", _sqlite_connect)
         sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(url, pool_pre_ping=True, **options)
 
 
 @contextlib.contextmanager

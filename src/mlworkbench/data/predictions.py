@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import DateTime, Engine, delete, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from mlworkbench.data import migrations
@@ -33,15 +33,32 @@ _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 
 
+# PostgreSQL: a connection attempt and a statement end within bounds (a store that hangs
+# must not hold a writer or a request forever); a pooled connection is waited for 2 s at most.
+CONNECT_TIMEOUT_S = 3
+STATEMENT_TIMEOUT_MS = 30_000
+POOL_TIMEOUT_S = 2
+
+
+def _bounded(url: str) -> dict[str, Any]:
+    if not url.startswith("postgresql"):
+        return {}
+    return {"pool_timeout": POOL_TIMEOUT_S,
+            "connect_args": {"connect_timeout": CONNECT_TIMEOUT_S,
+                             "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"}}
+
+
 def store_engine(url: str) -> Engine:
-    """One engine per URL for the process, the store migrated to the latest version on first use."""
+    """One engine per URL for the process, the store migrated to the latest version on first use.
+
+    PostgreSQL connections time out (connect, statement, pool): see :data:`CONNECT_TIMEOUT_S`."""
     url = engine_url(url)
     with _lock:
         engine = _engines.get(url)
         if engine is not None:
             return engine
         with translated(f"open the data store at {safe_url(url)}"):
-            engine = create_engine(url)
+            engine = create_engine(url, **_bounded(url))
             try:
                 migrations.migrate(engine)
             except BaseException:
@@ -77,6 +94,12 @@ def served_table(name: str) -> Any:
     except KeyError:
         raise DataError(f"no prediction-log table {name!r}; known: {sorted(SERVED_TABLES)}") \
             from None
+
+
+def datetime_columns(table: str) -> list[str]:
+    """The columns of a prediction-log table that hold timestamps (a journal restores them)."""
+    return [column.name for column in served_table(table).columns
+            if isinstance(column.type, DateTime)]
 
 
 def append_predictions(engine: Engine, rows: Sequence[dict[str, Any]],

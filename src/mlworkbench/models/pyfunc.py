@@ -19,10 +19,11 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
-from mlworkbench.errors import DataError
+from mlworkbench.errors import DataError, MlwbError
 from mlworkbench.models.recommender import Recommendations, Recommender
 from mlworkbench.tracking.client import translated
 
@@ -124,7 +125,13 @@ def load_pyfunc(model_uri: str) -> Any:
     references resolve against the configured registry.
     """
     with translated(f"load model {model_uri!r}"):
-        return mlflow.pyfunc.load_model(model_uri)
+        try:
+            return mlflow.pyfunc.load_model(model_uri)
+        except (MlflowException, OSError, MlwbError):
+            raise  # translated (MLflow, OS) or already ours
+        except Exception as exc:  # a broken artifact: unpickling, imports, a library's own error
+            raise DataError(f"cannot load model {model_uri!r}: {type(exc).__name__}: {exc}") \
+                from exc
 
 
 def recommender_of(pyfunc: Any, model_uri: str) -> Recommender:

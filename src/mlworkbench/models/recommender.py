@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -285,12 +286,20 @@ class Recommender:
 
     @classmethod
     def load(cls, directory: str | Path) -> Recommender:
+        """The model saved in ``directory``; DataError for a missing, truncated or incomplete
+        file (whatever numpy, zipfile or the engine raise for it)."""
         path = Path(directory) / MODEL_FILE
         try:
-            with np.load(path, allow_pickle=False) as data:
+            with path.open("rb") as file, np.load(file, allow_pickle=False) as data:
                 arrays = {name: data[name] for name in data.files}
-        except (OSError, ValueError, KeyError) as exc:
-            raise DataError(f"cannot read a recommender from {path}: {exc}") from exc
+            return cls._from_arrays(arrays)
+        except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError,
+                zipfile.BadZipFile) as exc:
+            raise DataError(f"cannot read a recommender from {path}: "
+                            f"{type(exc).__name__}: {exc}") from exc
+
+    @classmethod
+    def _from_arrays(cls, arrays: dict[str, np.ndarray]) -> Recommender:
         meta = json.loads(str(arrays["meta"]))
         engine = engine_class(meta["kind"], meta.get("engine", "implicit"))(
             seed=meta["seed"], **meta["params"])

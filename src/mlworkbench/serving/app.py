@@ -20,9 +20,11 @@ from mlworkbench import __version__
 from mlworkbench.config import Settings, get_settings
 from mlworkbench.errors import ConfigError
 from mlworkbench.serving import errors
+from mlworkbench.serving.bounded import StoreGuard
 from mlworkbench.serving.deps import Service
 from mlworkbench.serving.family import ServedFamily
-from mlworkbench.serving.metrics import MetricsMiddleware, ServiceMetrics
+from mlworkbench.serving.metrics import ServiceMetrics
+from mlworkbench.serving.middleware import ServiceMiddleware
 from mlworkbench.serving.model_holder import LoadedModel, ModelHolder
 from mlworkbench.serving.prediction_log import PredictionLog
 from mlworkbench.serving.routes import admin, health, invocations, metrics, model
@@ -44,14 +46,19 @@ def create_app(holder: ModelHolder, settings: Settings | None = None) -> FastAPI
     family = holder.family
     log = PredictionLog(settings.resolved_database_url, settings.prediction_log_buffer,
                         settings.prediction_log_flush_seconds,
-                        on_drop=service_metrics.log_dropped.inc, table=family.log_table)
-    service = Service(settings, holder, service_metrics, log)
+                        on_drop=service_metrics.log_dropped.inc, table=family.log_table,
+                        journal_dir=settings.home / "journal" / family.log_table,
+                        journal_bytes=settings.prediction_log_journal_bytes,
+                        timeout=settings.store_timeout_seconds)
+    service = Service(settings, holder, service_metrics, log,
+                      store=StoreGuard(settings.store_timeout_seconds))
 
     def swapped(_previous: LoadedModel | None, current: LoadedModel) -> None:
         service_metrics.model_swapped(current.name, current.version,
                                       current.loaded_at.timestamp())
 
     holder.add_listener(swapped)
+    holder.add_failure_listener(lambda failure: service_metrics.load_failed(failure.at.timestamp()))
     if holder.current is not None:
         swapped(None, holder.current)
 
@@ -72,7 +79,8 @@ def create_app(holder: ModelHolder, settings: Settings | None = None) -> FastAPI
     for router in (health.router, model.router, *family.routers, invocations.router,
                    admin.router, metrics.router):
         app.include_router(router)
-    app.add_middleware(MetricsMiddleware, metrics=service_metrics)
+    app.add_middleware(ServiceMiddleware, metrics=service_metrics, holder=holder,
+                       max_body_bytes=settings.max_body_bytes)
     return app
 
 

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from mlworkbench.config import Settings
+from mlworkbench.serving.bounded import StoreGuard
 from mlworkbench.serving.errors import AuthError, NotReadyError
 from mlworkbench.serving.metrics import ServiceMetrics
 from mlworkbench.serving.model_holder import LoadedModel, ModelHolder
@@ -25,6 +26,7 @@ class Service:
     metrics: ServiceMetrics
     log: PredictionLog
     cache: dict[object, object] = field(default_factory=dict)  # a family's per-app lookups
+    store: StoreGuard = field(default_factory=lambda: StoreGuard(2.0))  # bounded store calls
 
 
 async def get_service(request: Request) -> Service:
@@ -39,8 +41,11 @@ async def current_model(request: Request) -> LoadedModel:
 
 
 async def request_id(request: Request) -> str:
-    given = request.headers.get("x-request-id", "")
-    return given[:64] if given.isprintable() and given else uuid.uuid4().hex
+    """The client's ``X-Request-ID`` when printable and at most 64 characters, else a new one."""
+    given = request.headers.get("x-request-id")
+    if given and len(given) <= 64 and given.isprintable():
+        return given
+    return uuid.uuid4().hex
 
 
 async def require_admin(request: Request) -> None:

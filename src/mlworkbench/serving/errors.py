@@ -91,7 +91,8 @@ async def _validation(_request: Request, exc: RequestValidationError) -> Respons
 
 
 async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
-    return json_error(exc.status_code, str(exc.detail), None, getattr(exc, "headers", None))
+    field = getattr(exc, "field", None) or {404: "path", 405: "method"}.get(exc.status_code)
+    return json_error(exc.status_code, str(exc.detail), field, getattr(exc, "headers", None))
 
 
 async def _mlwb(_request: Request, exc: MlwbError) -> Response:
@@ -99,8 +100,10 @@ async def _mlwb(_request: Request, exc: MlwbError) -> Response:
         return json_error(exc.status, str(exc), exc.field, exc.headers)
     if isinstance(exc, InvalidParameterError):
         return json_error(422, str(exc), exc.name)
-    if isinstance(exc, UnknownItemError | ModelNotFoundError):
-        return json_error(404, str(exc))
+    if isinstance(exc, UnknownItemError):
+        return json_error(404, str(exc), "item_id")
+    if isinstance(exc, ModelNotFoundError):
+        return json_error(404, str(exc), "model")
     if isinstance(exc, TrackingError | DataError):
         logger.warning("dependency failed: %s", exc)
         return json_error(503, str(exc))

@@ -1,5 +1,6 @@
 """Prometheus metrics of the service, and the ASGI middleware that counts requests.
 
+Requests are counted by :class:`mlworkbench.serving.middleware.ServiceMiddleware`.
 Each app gets its own registry (tests build many apps in one process). With
 several uvicorn workers, ``mlwb serve`` sets ``PROMETHEUS_MULTIPROC_DIR`` and
 ``/metrics`` aggregates every worker's files.
@@ -8,8 +9,6 @@ several uvicorn workers, ``mlwb serve`` sets ``PROMETHEUS_MULTIPROC_DIR`` and
 from __future__ import annotations
 
 import os
-import time
-from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -54,6 +53,12 @@ class ServiceMetrics:
                                   multiprocess_mode="liveall")
         self.reloads = Counter("mlwb_model_reloads", "Model loads after startup, by outcome",
                                ["outcome"], registry=r)
+        self.load_failures = Counter("mlwb_model_load_failures",
+                                     "Loads of a model version that failed (the old one kept)",
+                                     registry=r)
+        self.load_failed_at = Gauge("mlwb_model_load_failure_timestamp_seconds",
+                                    "When a model load last failed (0: never)", registry=r,
+                                    multiprocess_mode="max")
         self.log_dropped = Counter("mlwb_prediction_log_dropped_rows",
                                    "Prediction-log rows dropped because the buffer was full",
                                    registry=r)
@@ -68,37 +73,13 @@ class ServiceMetrics:
         self.model_version.labels(name).set(version or 0)
         self.model_loaded.labels(name).set(loaded_at)
 
+    def load_failed(self, at: float) -> None:
+        self.load_failures.inc()
+        self.load_failed_at.set(at)
+
     def exposition(self) -> bytes:
         if _multiprocess_dir():
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)
             return generate_latest(registry)
         return generate_latest(self.registry)
-
-
-class MetricsMiddleware:
-    """Pure ASGI (no BaseHTTPMiddleware overhead): counts every HTTP request by route template."""
-
-    def __init__(self, app: Any, metrics: ServiceMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = [500]
-
-        async def send_status(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            route = scope.get("route")
-            path = getattr(route, "path", None) or "unmatched"
-            self.metrics.requests.labels(path, scope["method"], str(status[0])).inc()
-            self.metrics.latency.labels(path).observe(time.perf_counter() - started)

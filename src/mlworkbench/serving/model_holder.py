@@ -5,6 +5,11 @@ end, so a swap (one reference assignment) never changes a model under a
 request that is running: in-flight requests finish on the old model, the next
 ones get the new. A background thread polls the alias of a ``models:/name@alias``
 reference and loads a new version off the request path when the alias moves.
+
+A version that fails to load (a broken artifact, a model of another family, a registry
+that is down) never replaces the served one: the failure is kept (:class:`LoadFailure`,
+shown by ``/model`` and the metrics), logged once per version, and the poller retries that
+version only with a growing delay, while a later version is tried at the next poll.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +25,7 @@ from typing import Any
 from mlflow.tracking import MlflowClient
 
 from mlworkbench.config import Settings
-from mlworkbench.errors import MlwbError
+from mlworkbench.errors import DataError, MlwbError
 from mlworkbench.serving import reference as refs
 from mlworkbench.serving.family import ServedFamily
 from mlworkbench.tracking import client as tracking
@@ -67,9 +73,42 @@ class LoadedModel:
         }
 
 
+@dataclass(frozen=True)
+class LoadFailure:
+    """The last load that failed: which version, why, when, and how often in a row."""
+
+    version: int | None
+    reference: str
+    error: str
+    at: dt.datetime
+    attempts: int = 1
+
+    def describe(self) -> dict[str, object]:
+        return {"version": self.version, "reference": self.reference, "error": self.error,
+                "at": self.at.isoformat(), "attempts": self.attempts}
+
+
+_MAX_RETRY_S = 300.0  # the longest the poller waits before trying a failed version again
+
+
 def load_model(client: MlflowClient, uri: str, family: ServedFamily) -> LoadedModel:
     """Resolve ``uri`` to one version, load it as ``family``'s and prepare its pieces."""
-    reference = refs.resolve(client, uri)
+    return load_resolved(client, refs.resolve(client, uri), family)
+
+
+def load_resolved(client: MlflowClient, reference: refs.Reference,
+                  family: ServedFamily) -> LoadedModel:
+    """Load one resolved version; any failure of the artifact becomes a :class:`DataError`."""
+    try:
+        return _load(client, reference, family)
+    except MlwbError:
+        raise
+    except Exception as exc:  # a broken artifact can fail in any library: never a crash
+        raise DataError(f"cannot load {reference.load_uri}: {type(exc).__name__}: {exc}") \
+            from exc
+
+
+def _load(client: MlflowClient, reference: refs.Reference, family: ServedFamily) -> LoadedModel:
     model, pyfunc = family.load(reference.load_uri)
     run_id = getattr(getattr(pyfunc, "metadata", None), "run_id", None)
     reference = refs.registered_as(client, reference, run_id)
@@ -79,6 +118,7 @@ def load_model(client: MlflowClient, uri: str, family: ServedFamily) -> LoadedMo
 
 
 SwapListener = Callable[[LoadedModel | None, LoadedModel], None]
+FailureListener = Callable[[LoadFailure], None]
 
 
 class ModelHolder:
@@ -90,8 +130,10 @@ class ModelHolder:
         self.settings = settings
         self.family = family
         self.current: LoadedModel | None = None
-        self.last_error: str | None = None
+        self.last_failure: LoadFailure | None = None
         self._listeners: list[SwapListener] = [on_swap] if on_swap else []
+        self._failure_listeners: list[FailureListener] = []
+        self._retry_at: dict[int | None, float] = {}  # failed version -> monotonic retry time
         self._load_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -99,6 +141,13 @@ class ModelHolder:
 
     def add_listener(self, listener: SwapListener) -> None:
         self._listeners.append(listener)
+
+    def add_failure_listener(self, listener: FailureListener) -> None:
+        self._failure_listeners.append(listener)
+
+    @property
+    def last_error(self) -> str | None:
+        return None if self.last_failure is None else self.last_failure.error
 
     @property
     def client(self) -> MlflowClient:
@@ -109,17 +158,43 @@ class ModelHolder:
     def load(self) -> LoadedModel:
         """Load the reference now (re-reading the alias) and swap it in; errors keep the old."""
         with self._load_lock:
+            version: int | None = None
             try:
-                model = load_model(self.client, self.uri, self.family)
+                client = self.client
+                reference = refs.resolve(client, self.uri)
+                version = reference.version
+                model = load_resolved(client, reference, self.family)
             except MlwbError as exc:
-                self.last_error = str(exc)
+                self._failed(version, exc)
                 raise
             previous, self.current = self.current, model  # the atomic swap
-            self.last_error = None
+            self.last_failure = None
+            self._retry_at.pop(model.version, None)
         logger.info("serving %s version %s (from %s)", model.name, model.version, self.uri)
         for listener in self._listeners:
             listener(previous, model)
         return model
+
+    def _failed(self, version: int | None, exc: MlwbError) -> None:
+        last = self.last_failure
+        same = last is not None and last.version == version and last.error == str(exc)
+        attempts = last.attempts + 1 if same and last is not None else 1
+        failure = LoadFailure(version, self.uri, str(exc), dt.datetime.now(dt.UTC), attempts)
+        self.last_failure = failure
+        interval = max(self.settings.alias_poll_seconds, 1.0)
+        self._retry_at[version] = time.monotonic() + min(interval * 2 ** attempts, _MAX_RETRY_S)
+        if attempts == 1:  # once per version and reason; repeats only at debug level
+            logger.warning("cannot load %s (version %s), still serving %s: %s", self.uri,
+                           version, self._serving(), exc)
+        else:
+            logger.debug("version %s still fails to load (%d attempts): %s", version, attempts,
+                         exc)
+        for listener in self._failure_listeners:
+            listener(failure)
+
+    def _serving(self) -> str:
+        current = self.current
+        return "nothing" if current is None else f"{current.name} version {current.version}"
 
     def alias_moved(self) -> bool:
         """Whether the followed alias now points at another version than the served one."""
@@ -132,8 +207,20 @@ class ModelHolder:
         return alias_version(self.client, ref.name, ref.alias or "") != ref.version
 
     def refresh(self) -> bool:
-        """Load the new version if the alias moved; True when a swap happened."""
-        if not self.alias_moved():
+        """Load the new version if the alias moved; True when a swap happened.
+
+        A version that failed before is tried again only once its retry time has come."""
+        current = self.current
+        if current is not None and not current.reference.follows_alias:
+            return False
+        if current is None:
+            target = None
+        else:
+            ref = current.reference
+            target = alias_version(self.client, ref.name, ref.alias or "")
+            if target == ref.version:
+                return False
+        if time.monotonic() < self._retry_at.get(target, 0.0):
             return False
         self.load()
         return True
@@ -155,11 +242,17 @@ class ModelHolder:
             self._thread = None
 
     def _poll(self, interval: float) -> None:
+        reported: str | None = None
         while not self._stop.wait(interval):
             try:
                 self.refresh()
+                reported = None
             except MlwbError as exc:  # the registry is down or the new version is broken
-                self.last_error = str(exc)
-                logger.warning("alias check failed, still serving the loaded model: %s", exc)
+                failure = self.last_failure
+                logged = failure is not None and failure.error == str(exc)  # by _failed
+                if str(exc) != reported and not logged:
+                    logger.warning("alias check failed, still serving %s: %s", self._serving(),
+                                   exc)
+                reported = str(exc)
             except Exception:  # never let the poller die silently
                 logger.exception("alias check crashed; still serving the loaded model")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 from starlette.responses import Response
 
 from mlworkbench.data import predictions
@@ -62,10 +63,10 @@ def live(service: Service, model: LoadedModel, users: list[int], k: int, exclude
     return respond(_envelope(model, request_id, "live", k, entries), model, request_id)
 
 
-def precomputed(service: Service, model: LoadedModel, users: list[int], k: int,
-                exclude_seen: bool, request_id: str) -> Response:
-    """Answers from ``mlwb recommend-all``'s table; users it lacks are scored live."""
-    service.metrics.batch_size.observe(len(users))
+def stored(service: Service, model: LoadedModel, users: list[int], k: int,
+           exclude_seen: bool) -> pd.DataFrame:
+    """The store's part of a precomputed answer (the only read on a request path: the route
+    bounds it): ``mlwb recommend-all``'s rows for these users, ranks 1..k."""
     if not exclude_seen:
         raise ServiceError("exclude_seen: precomputed recommendations always exclude seen items",
                            "exclude_seen", status=422)
@@ -80,9 +81,17 @@ def precomputed(service: Service, model: LoadedModel, users: list[int], k: int,
     if k > depth:
         raise ServiceError(f"k: at most {depth} with source=precomputed (received {k})", "k",
                            status=422)
+    return predictions.read_precomputed(engine, key[0], key[1],
+                                        np.unique(np.asarray(users, dtype=np.int64)).tolist(), k)
+
+
+def precomputed(service: Service, model: LoadedModel, users: list[int], k: int,
+                frame: pd.DataFrame, request_id: str) -> Response:
+    """Answers from ``mlwb recommend-all``'s rows (``frame``, from :func:`stored`); users it
+    lacks are scored live."""
+    service.metrics.batch_size.observe(len(users))
     asked = np.asarray(users, dtype=np.int64)
     unique = np.unique(asked)
-    frame = predictions.read_precomputed(engine, key[0], key[1], unique.tolist(), k)
     items = np.full((len(unique), k), -1, dtype=np.int64)
     scores = np.full((len(unique), k), np.nan, dtype=np.float32)
     fallback = np.zeros(len(unique), dtype=bool)

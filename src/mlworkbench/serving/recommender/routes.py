@@ -39,8 +39,10 @@ async def recommend(
     users = body.users or []
     answers.check_batch(service, len(users), "users")
     if source == "precomputed":
-        return await run_in_threadpool(answers.precomputed, service, model, users, body.k,
-                                       body.exclude_seen, request_id)
+        frame = await service.store.call(answers.stored, service, model, users, body.k,
+                                         body.exclude_seen)
+        return await run_in_threadpool(answers.precomputed, service, model, users, body.k, frame,
+                                       request_id)
     return answers.live(service, model, users, body.k, body.exclude_seen, request_id)
 
 
@@ -55,8 +57,10 @@ async def user_recommendations(
 ) -> Response:
     """Top-k items for one user (unknown users: popular items, ``"fallback": "popular"``)."""
     if source == "precomputed":
-        return await run_in_threadpool(answers.precomputed, service, model, [user_id], k,
-                                       exclude_seen, request_id)
+        frame = await service.store.call(answers.stored, service, model, [user_id], k,
+                                         exclude_seen)
+        return await run_in_threadpool(answers.precomputed, service, model, [user_id], k, frame,
+                                       request_id)
     return answers.live(service, model, [user_id], k, exclude_seen, request_id)
 
 

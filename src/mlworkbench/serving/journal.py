@@ -1,0 +1,117 @@
+"""A local journal for prediction-log rows the store cannot take now.
+
+Rows go to segment files of JSON lines (at most one chunk each), written to a temporary
+name and renamed, so a reader never sees half a segment. Replaying claims a segment by
+renaming it (atomic: with several workers only one replays it), writes it, and deletes
+it. A segment claimed by a process that died is handed back when the next one starts.
+The journal is bounded (``MLWB_PREDICTION_LOG_JOURNAL_BYTES``) and by the disk: rows it
+cannot hold are refused, and the caller counts them as dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import orjson
+
+_SUFFIX = ".jsonl"
+_CLAIMED = ".claimed-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Journal:
+    """Segments of rows under ``directory``, oldest first."""
+
+    def __init__(self, directory: Path, max_bytes: int,
+                 datetime_columns: Iterable[str] = ()) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+        self.datetime_columns = tuple(datetime_columns)
+        self._sequence = itertools.count()
+
+    def recover(self) -> None:
+        """Hand back segments claimed by processes that are gone."""
+        if not self.directory.is_dir():
+            return
+        for path in self.directory.glob(f"*{_SUFFIX}{_CLAIMED}*"):
+            pid = path.name.rpartition(_CLAIMED)[2]
+            if pid.isdigit() and not _alive(int(pid)):
+                path.rename(path.with_name(path.name.partition(_CLAIMED)[0]))
+
+    def size(self) -> int:
+        if not self.directory.is_dir():
+            return 0
+        return sum(path.stat().st_size for path in self.directory.iterdir() if path.is_file())
+
+    def append(self, rows: Sequence[dict], chunk: int) -> int:
+        """Write ``rows`` as segments of at most ``chunk``; returns how many were written
+        (fewer when the bound or the disk is reached)."""
+        written = 0
+        used = self.size()
+        for start in range(0, len(rows), chunk):
+            part = rows[start : start + chunk]
+            data = b"\n".join(orjson.dumps(row) for row in part) + b"\n"
+            if used + len(data) > self.max_bytes or not self._write(data):
+                break
+            used += len(data)
+            written += len(part)
+        return written
+
+    def _write(self, data: bytes) -> bool:
+        name = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{os.getpid()}-{next(self._sequence):06d}"
+        temporary = self.directory / f".{name}.tmp"
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            temporary.write_bytes(data)
+            temporary.rename(self.directory / f"{name}{_SUFFIX}")
+        except OSError:  # the disk is full or the directory unwritable
+            temporary.unlink(missing_ok=True)
+            return False
+        return True
+
+    def pending(self) -> list[Path]:
+        """Unclaimed segments, oldest first."""
+        if not self.directory.is_dir():
+            return []
+        return sorted(self.directory.glob(f"*{_SUFFIX}"))
+
+    def claim(self, segment: Path) -> Path | None:
+        """Take ``segment`` for this process; None when another process took it first."""
+        claimed = segment.with_name(f"{segment.name}{_CLAIMED}{os.getpid()}")
+        try:
+            segment.rename(claimed)
+        except FileNotFoundError:
+            return None
+        return claimed
+
+    def release(self, claimed: Path) -> None:
+        """Give a claimed segment back (its write failed)."""
+        claimed.rename(claimed.with_name(claimed.name.partition(_CLAIMED)[0]))
+
+    def read(self, claimed: Path) -> list[dict]:
+        rows = [orjson.loads(line) for line in claimed.read_bytes().splitlines() if line]
+        for row in rows:
+            for column in self.datetime_columns:
+                if isinstance(row.get(column), str):
+                    row[column] = dt.datetime.fromisoformat(row[column])
+        return rows
+
+    def rows(self) -> int:
+        """Rows waiting in the journal (claimed or not)."""
+        if not self.directory.is_dir():
+            return 0
+        return sum(path.read_bytes().count(b"\n") for path in self.directory.iterdir()
+                   if _SUFFIX in path.name and not path.name.startswith("."))
