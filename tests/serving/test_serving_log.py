@@ -65,7 +65,8 @@ def test_requests_succeed_and_the_metric_counts_drops_when_the_store_is_down(
 ) -> None:
     (tmp_path / "missing").write_text("a file where the store's directory should be")
     dead = f"sqlite:///{tmp_path / 'missing' / 'store.db'}"
-    with make_client(database_url=dead, prediction_log_buffer=2) as client:
+    with make_client(database_url=dead, prediction_log_buffer=2,
+                     prediction_log_journal_bytes=0) as client:  # no room to spill either
         statuses = [client.post("/recommendations", json={"users": [1, 2, 3]}).status_code
                     for _ in range(3)]
         text = client.get("/metrics").text

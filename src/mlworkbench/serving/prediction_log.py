@@ -118,14 +118,18 @@ class PredictionLog:
         return self._held
 
     def submit(self, served: Entry) -> None:
-        """Queue one response's rows; drops (and counts) them when the buffer is full."""
+        """Queue one response's rows. When the buffer is full (the store is out and the writer
+        has not spilled yet) they go straight to the journal; only what even the journal
+        cannot take is dropped (and counted)."""
         rows = served.size
         with self._lock:
             if self._held + rows <= self.capacity:
                 self._buffer.append(served)
                 self._held += rows
                 return
-        self._drop(rows, f"prediction log buffer full ({self.capacity} rows)")
+        kept = 0 if self.journal is None else self.journal.append(served.rows(), CHUNK_ROWS)
+        if kept < rows:
+            self._drop(rows - kept, f"prediction log buffer full ({self.capacity} rows)")
 
     def _drop(self, rows: int, why: str) -> None:
         with self._lock:
