@@ -39,21 +39,28 @@ def movielens():
     return load_movielens()
 
 
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory: pytest.TempPathFactory, movielens):
-    """One default training run (ALS, random split) registered in its own workspace."""
-    from mlworkbench.training.recommender import RECOMMENDER
+def _trained_in_workspace(tmp_path_factory: pytest.TempPathFactory, name: str, trainer,
+                          data=None):
+    """One default run of ``trainer``'s family, registered in a workspace of its own."""
     from mlworkbench.training.train import train
 
-    home = tmp_path_factory.mktemp("trained") / "mlwb"
+    home = tmp_path_factory.mktemp(name) / "mlwb"
     with pytest.MonkeyPatch.context() as monkeypatch:
         _clean_env(monkeypatch)
         monkeypatch.setenv("MLWB_HOME", str(home))
         get_settings.cache_clear()
         settings = get_settings()
-        result = train(RECOMMENDER, settings=settings, data=movielens)
+        result = train(trainer, settings=settings, data=data)
     get_settings.cache_clear()
     return settings, result
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory, movielens):
+    """One default training run (ALS, random split) registered in its own workspace."""
+    from mlworkbench.training.recommender import RECOMMENDER
+
+    return _trained_in_workspace(tmp_path_factory, "trained", RECOMMENDER, movielens)
 
 
 @pytest.fixture(scope="session")
@@ -61,14 +68,5 @@ def trained_classifier(tmp_path_factory: pytest.TempPathFactory):
     """One default classifier run (logreg) trained from the store's passengers (Titanic,
     ingested through the schema checks on first use), registered in its own workspace."""
     from mlworkbench.training.classifier import CLASSIFIER
-    from mlworkbench.training.train import train
 
-    home = tmp_path_factory.mktemp("classifier") / "mlwb"
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        _clean_env(monkeypatch)
-        monkeypatch.setenv("MLWB_HOME", str(home))
-        get_settings.cache_clear()
-        settings = get_settings()
-        result = train(CLASSIFIER, settings=settings)
-    get_settings.cache_clear()
-    return settings, result
+    return _trained_in_workspace(tmp_path_factory, "classifier", CLASSIFIER)
