@@ -32,7 +32,7 @@ CHILD = """
 import json, resource, time
 from mlworkbench.config import get_settings
 t0 = time.perf_counter()
-from mlworkbench.monitoring.run import monitor_recommender
+from mlworkbench.monitoring.run_recommender import monitor_recommender
 from mlworkbench.monitoring.windows import CurrentWindow
 t1 = time.perf_counter()
 outcome = monitor_recommender(get_settings(), window=CurrentWindow(last=1))

@@ -7,6 +7,10 @@ the item at rank i was one of them:
 - hit rate@k  = share of lists with at least one hit in the top k
 - precision@k = (sum_{i<=k} hit_i) / k, averaged over lists
 
+Lists are grouped by model name, version and ``role`` (who answered: ``champion`` for the
+lists the service returned, ``shadow`` for a challenger scoring the same requests without
+being returned; rows without a role are the champion's), and by window.
+
 A list whose user did nothing after the response says nothing about the list: it is left
 out of both averages (as users without held-out items are left out offline) and counted
 as ``lists_without_later_activity``. "After" compares the ``time`` the caller gives each
@@ -27,7 +31,8 @@ import pandas as pd
 from mlworkbench.errors import DataError, InvalidParameterError
 
 CLOCKS = ("event", "arrival")
-GROUP = ["model_name", "model_version", "window_start"]
+CHAMPION_ROLE = "champion"
+GROUP = ["model_name", "model_version", "role", "window_start"]
 
 
 def explode_served(served: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -57,11 +62,11 @@ def _window_start(served_at: pd.Series, window: str | None) -> pd.Series:
 
 def online_quality(served: pd.DataFrame | Iterable[pd.DataFrame], later: pd.DataFrame,
                    k: int = 10, window: str | None = None) -> pd.DataFrame:
-    """Hit rate@k and precision@k per model version and window.
+    """Hit rate@k and precision@k per model version, role and window.
 
-    ``served``: prediction-log rows (model_name, model_version, user_id, served_at in unix
-    seconds, items as JSON text), as one frame or in chunks. ``later``: interactions
-    (user_id, item_id, time in unix seconds on the clock chosen). ``window``: a pandas
+    ``served``: prediction-log rows (model_name, model_version, role when known, user_id,
+    served_at in unix seconds, items as JSON text), as one frame or in chunks. ``later``:
+    interactions (user_id, item_id, time in unix seconds on the clock chosen). ``window``: a pandas
     frequency that cuts the served rows into windows by serving time; None, one window.
     """
     if k < 1:
@@ -99,6 +104,9 @@ def _score_rows(served: pd.DataFrame, latest_pair: pd.Series, latest_user: pd.Se
     hits = np.bincount(exploded["row"], weights=hit, minlength=len(served))
     user_time = latest_user.reindex(served["user_id"].to_numpy()).to_numpy()
     active = np.nan_to_num(user_time.astype(float), nan=-np.inf) > served["served_at"].to_numpy()
+    role = served["role"].fillna(CHAMPION_ROLE).to_numpy() if "role" in served \
+        else np.full(len(served), CHAMPION_ROLE, dtype=object)
     return pd.DataFrame({
-        "model_name": served["model_name"].to_numpy(), "model_version": served["model_version"],
+        "model_name": served["model_name"].to_numpy(),
+        "model_version": served["model_version"].to_numpy(), "role": role,
         "served_at": served["served_at"].to_numpy(np.float64), "hits": hits, "active": active})
