@@ -2,12 +2,13 @@
 
 ``POST /runs`` computes a run now for a model and window; ``GET /runs`` lists verdicts;
 ``GET /runs/{id}/report`` returns a part's HTML report; ``GET /status`` the last verdict
-per model; ``GET /metrics`` Prometheus gauges (drift share, online hit rate per version,
-last run time); ``/`` the page. Errors answer ``{"detail", "field"}`` with a 4xx status.
+per model; ``GET /metrics`` Prometheus gauges (drift share, online hit rate per version and
+role, last run time); ``/`` the page. Errors answer ``{"detail", "field"}`` with a 4xx status.
 """
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable
 from datetime import datetime
@@ -29,6 +30,7 @@ from mlworkbench.monitoring.windows import CurrentWindow
 Monitor = Callable[[Settings, str | None, CurrentWindow | None, int], Outcome]
 
 PARTS = ("input", "output", "diversity", "quality", "drift")
+ONLINE_HIT_RATE = re.compile(r"online_hit_rate_at_k_(?P<role>[a-z]+)_v(?P<version>\d+)")
 
 
 class RunRequest(BaseModel):
@@ -38,6 +40,16 @@ class RunRequest(BaseModel):
     since: datetime | None = None
     until: datetime | None = None
     k: int = Field(10, ge=1, le=1000)
+
+
+def online_hit_rates(record: records.RunRecord) -> dict[tuple[str, str], float]:
+    """A run's online hit rates by (version, role); a run recorded before roles were logged
+    has the champion's only."""
+    found = {(match["version"], match["role"]): value for key, value in record.metrics.items()
+             if (match := ONLINE_HIT_RATE.fullmatch(key))}
+    if not found and "online_hit_rate_at_k" in record.metrics:
+        found[(record.model_version, "champion")] = record.metrics["online_hit_rate_at_k"]
+    return found
 
 
 def _error(status: int, detail: str, field: str | None = None) -> JSONResponse:
@@ -107,20 +119,23 @@ def build_app(settings: Settings, monitor: Monitor) -> FastAPI:
         registry = CollectorRegistry()
         drift = Gauge("mlwb_monitoring_drift_share", "share of drift tests failed, last run",
                       ["model"], registry=registry)
-        hit = Gauge("mlwb_monitoring_online_hit_rate", "online hit rate@k, last run",
-                    ["model", "version"], registry=registry)
+        hit = Gauge("mlwb_monitoring_online_hit_rate", "online hit rate@k per role "
+                    "(champion, shadow) and version, newest run that measured it",
+                    ["model", "version", "role"], registry=registry)
         last = Gauge("mlwb_monitoring_last_run_timestamp_seconds", "start of the last run",
                      ["model"], registry=registry)
-        seen: set[tuple[str, str]] = set()
-        for r in records.list_runs(settings, None, 500):
-            if r.model_name not in {m for m, _ in seen}:
+        models: set[str] = set()
+        measured: set[tuple[str, str, str]] = set()
+        for r in records.list_runs(settings, None, 500):  # newest first
+            if r.model_name not in models:
+                models.add(r.model_name)
                 last.labels(r.model_name).set(r.started / 1000)
                 if (share := page.drift_share(r)) is not None:
                     drift.labels(r.model_name).set(share)
-            if (r.model_name, r.model_version) not in seen and \
-                    "online_hit_rate_at_k" in r.metrics:
-                hit.labels(r.model_name, r.model_version).set(r.metrics["online_hit_rate_at_k"])
-            seen.add((r.model_name, r.model_version))
+            for (version, role), value in online_hit_rates(r).items():
+                if (r.model_name, version, role) not in measured:
+                    measured.add((r.model_name, version, role))
+                    hit.labels(r.model_name, version, role).set(value)
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/", response_class=HTMLResponse)
