@@ -15,15 +15,15 @@ from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from mlworkbench.config import Settings
-from mlworkbench.errors import DataError, InvalidParameterError, MlwbError, ModelNotFoundError
+from mlworkbench.errors import DataError, InvalidParameterError
 from mlworkbench.monitoring import page, records
 from mlworkbench.monitoring.run import Outcome
 from mlworkbench.monitoring.windows import CurrentWindow
+from mlworkbench.web import errors
 
 # One monitoring run of a model's champion: (settings, model name, window, k); the model
 # families' registry picks the family's report (see ``mlwb monitor serve``).
@@ -52,28 +52,15 @@ def online_hit_rates(record: records.RunRecord) -> dict[tuple[str, str], float]:
     return found
 
 
-def _error(status: int, detail: str, field: str | None = None) -> JSONResponse:
-    return JSONResponse({"detail": detail, "field": field}, status_code=status)
+async def _window_refused(_: Request, exc: DataError) -> Response:
+    """A window the store cannot give (empty, unknown batches) is the caller's to fix."""
+    return errors.json_error(422, str(exc), "window")
 
 
 def build_app(settings: Settings, monitor: Monitor) -> FastAPI:
     app = FastAPI(title="mlworkbench monitoring", version="1")
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
-        return _error(422, f"{field or 'request'}: {first['msg']}", field or None)
-
-    @app.exception_handler(MlwbError)
-    async def refused(_: Request, exc: MlwbError) -> JSONResponse:
-        if isinstance(exc, ModelNotFoundError):
-            return _error(404, str(exc), "model")
-        if isinstance(exc, InvalidParameterError):
-            return _error(422, str(exc), exc.name)
-        if isinstance(exc, DataError):
-            return _error(422, str(exc), "window")
-        return _error(503, str(exc))
+    errors.install(app)
+    app.add_exception_handler(DataError, _window_refused)  # type: ignore[arg-type]
 
     @app.post("/runs")
     def create_run(request: RunRequest) -> dict:
@@ -95,8 +82,8 @@ def build_app(settings: Settings, monitor: Monitor) -> FastAPI:
     def report(run_id: str, part: str | None = None) -> Response:
         """One part's HTML report of a run (default: its first part)."""
         if part is not None and part not in PARTS:
-            return _error(422, f"part must be one of {', '.join(PARTS)}; received {part!r}",
-                          "part")
+            raise InvalidParameterError("part", "the report", f"one of {', '.join(PARTS)}",
+                                        part)
         with tempfile.TemporaryDirectory() as out:
             path = records.report_path(settings, run_id, part, Path(out))
             return HTMLResponse(path.read_text())
