@@ -50,11 +50,11 @@ def free_ports() -> dict[str, str]:
     return chosen
 
 
-def mlwb(env: dict[str, str], *args: str) -> tuple[float, str]:
+def mlwb(env: dict[str, str], *args: str, check: bool = True) -> tuple[float, str]:
     started = time.perf_counter()
     done = subprocess.run([MLWB, *args], env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
-    if done.returncode != 0:
+    if done.returncode != 0 and check:
         raise SystemExit(f"`mlwb {' '.join(args)}` failed ({done.returncode}):\n"
                          f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
     return seconds, done.stdout + done.stderr
@@ -78,6 +78,16 @@ def memory_mib(pid: int) -> tuple[float, float]:
         rss += int(re.search(r"^Rss:\s+(\d+)", text, re.M).group(1))
         pss += int(re.search(r"^Pss:\s+(\d+)", text, re.M).group(1))
     return rss / 1024, pss / 1024
+
+
+def healthy_after(stack: Stack, name: str, started: float, timeout_s: float = 300) -> float:
+    """Seconds from ``started`` until the service answers its health check (``up`` may have
+    stopped waiting first on a loaded machine; supervisord goes on starting it)."""
+    while time.perf_counter() - started < timeout_s:
+        if {row.name: row for row in stack.status()}[name].healthy:
+            return time.perf_counter() - started
+        time.sleep(0.2)
+    return float("nan")
 
 
 def restart_seconds(stack: Stack, name: str, timeout_s: float = 120) -> float:
@@ -111,20 +121,27 @@ def main() -> None:
                  ("  mlflow + simulator healthy", reported(out, "simulator: healthy"))]
         rows.append(("`mlwb train recommender` through the stack",
                      mlwb(env, "train", "recommender")[0]))
-        seconds, out = mlwb(env, "up")
-        rows += [("`mlwb up` that starts the API (champion now)", seconds),
-                 ("  API healthy", reported(out, "api: healthy"))]
-        rows.append(("`mlwb up`, everything running", mlwb(env, "up")[0]))
         settings = Settings(**{k.removeprefix("MLWB_").lower(): v for k, v in env.items()
                                if k.startswith("MLWB_")})
         stack = Stack(settings)
+        started = time.perf_counter()
+        seconds, out = mlwb(env, "up", check=False)
+        rows += [("`mlwb up` that starts the API (champion now)", seconds),
+                 ("  API healthy, as `up` reports it", reported(out, "api: healthy")),
+                 ("  API healthy, from the start of that `up`",
+                  healthy_after(stack, "api", started))]
+        rows.append(("`mlwb up`, everything running", mlwb(env, "up")[0]))
         for row in stack.status():
             if row.pid is not None:
                 memory[row.name] = memory_mib(row.pid)
         rows.append(("MLflow server killed (-9) -> healthy again",
                      restart_seconds(stack, "mlflow")))
         mlwb(env, "down")
-        rows.append(("`mlwb up`, workspace with data (API included)", mlwb(env, "up")[0]))
+        started = time.perf_counter()
+        rows.append(("`mlwb up`, workspace with data (API included)",
+                     mlwb(env, "up", check=False)[0]))
+        rows.append(("  API healthy, from the start of that `up`",
+                     healthy_after(stack, "api", started)))
     finally:
         subprocess.run([MLWB, "down"], env=env, capture_output=True, check=False)
         shutil.rmtree(root, ignore_errors=True)
