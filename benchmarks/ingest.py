@@ -13,6 +13,7 @@ run: .venv/bin/python benchmarks/ingest.py
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import time
@@ -121,7 +122,10 @@ def main() -> None:
         if cluster is not None:
             cluster.stop()
         shutil.rmtree(work, ignore_errors=True)
-    lines = [f"{'store':<12}{'rows':>11}{'validate s':>12}{'ingest s':>10}{'rows/s':>12}"
+    load = os.getloadavg()
+    lines = [f"{os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / "
+             f"{load[2]:.1f} at the end",
+             f"{'store':<12}{'rows':>11}{'validate s':>12}{'ingest s':>10}{'rows/s':>12}"
              f"{'2nd batch rows/s':>18}"]
     for name, row in results.items():
         lines.append(f"{name:<12}{row['rows']:>11,}{row['validate_s']:>12.2f}"
