@@ -45,8 +45,10 @@ lint: install  ## ruff over src, tests and benchmarks
 	$(BIN)/python -m pip install --quiet 'ruff>=0.6'
 	$(BIN)/ruff check src tests benchmarks
 
-benchmarks: install  ## print the benchmark tables
+benchmarks: install  ## print the benchmark tables (raw output under benchmarks/results/)
 	$(BIN)/python benchmarks/training.py
+	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/stack.py
 	$(BIN)/python benchmarks/serving.py
 
 # --- the recommendation service -----------------------------------------------------------

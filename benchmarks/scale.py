@@ -155,8 +155,8 @@ def main() -> None:
         for size in (int(s) for s in args.sizes.split(",")):
             url = args.store or f"sqlite:///{work / f'data-{size}.db'}"
             filled = filled_store(url) if args.store else fill(url, size, args.seed)
-            print(f"{size:,} rows: generated and ingested in {filled['ingest_s']:.1f}s",
-                  flush=True)
+            print(f"{filled['accepted']:,} rows: " + (f"in the store {url}" if args.store else
+                  f"generated and ingested in {filled['ingest_s']:.1f}s"), flush=True)
             for engine in args.engines.split(","):
                 done = subprocess.run(
                     [sys.executable, __file__, "--one", f"{engine},{url},{work / engine}",
@@ -172,8 +172,10 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report = table(rows)
+    load = os.getloadavg()
     print(f"ALS, 64 factors, {args.iterations} iterations, regularization 0.05, "
-          f"precision@10 on {args.eval_users:,} sampled test users; {os.cpu_count()} cores")
+          f"precision@10 on {args.eval_users:,} sampled test users; {os.cpu_count()} cores, "
+          f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end")
     print(report)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"scale-{time.strftime('%Y%m%dT%H%M%S')}.json"

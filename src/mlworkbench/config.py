@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     spark_data_dir: Path | None = Field(
         default=None, description="where Spark reads its input Parquet and writes factors; "
         "default <home>/spark; every executor must read it")
+    spark_exchange: str | None = Field(
+        default=None, pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,62}(/.*)?$",
+        description="s3://bucket/prefix: the exchange on the store's S3 instead of "
+        "spark_data_dir (a cluster reads it as s3a://; needs hadoop-aws there)")
 
     # The recommendation service (`mlwb serve`) and its prediction log.
     database_url: str | None = Field(

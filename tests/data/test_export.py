@@ -7,6 +7,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 
+from fixtures.objectstore import seaweedfs  # noqa: F401  (the fixture)
 from mlworkbench.data import export
 from mlworkbench.data.synthetic import SyntheticSpec, ingest_synthetic
 
@@ -35,3 +36,19 @@ def test_a_snapshot_is_exported_once_by_digest(store, tmp_path) -> None:
     written = (target / "ratings.parquet").stat().st_mtime_ns
     assert export.export_snapshot(store, tmp_path) == target
     assert (target / "ratings.parquet").stat().st_mtime_ns == written
+
+
+def test_a_matrix_lands_on_the_stores_s3(seaweedfs) -> None:  # noqa: F811 (the fixture)
+    from mlworkbench.platform.objectstore import ObjectStore
+
+    filesystem = export.s3_filesystem(seaweedfs)
+    matrix = sp.random(50, 20, density=0.3, format="csr", dtype=np.float32,
+                       random_state=np.random.default_rng(1))
+    key = "exchange/spark/fit-1/interactions.parquet"
+    assert export.write_matrix(matrix, key, filesystem) == key
+    assert ObjectStore(seaweedfs).keys("spark/") == ["spark/fit-1/interactions.parquet"]
+    table = pq.read_table(key, filesystem=filesystem)
+    back = sp.csr_matrix((table["rating"].to_numpy(),
+                          (table["user"].to_numpy(), table["item"].to_numpy())),
+                         shape=matrix.shape)
+    assert (back != matrix).nnz == 0

@@ -67,8 +67,21 @@ def recommender(
     engine: str = typer.Option("implicit", help="Who fits the trials: implicit or spark."),
 ) -> None:
     """Grid-search a recommender engine, ranked on a validation split inside the train part."""
+    _one_spark_fit_at_a_time(engine, grid, parallel)
     grid = grid if engine == "implicit" else [*grid, f"engine={engine}"]
     run("recommender", model, grid, grid_file, metric, parallel, split, k, register, snapshot)
+
+
+def _one_spark_fit_at_a_time(engine: str, grid: list[str], parallel: int) -> None:
+    """Spark spreads one fit over every core of its cluster: trials side by side only compete."""
+    engines = {engine} | {value.strip() for entry in grid if entry.partition("=")[0].strip()
+                          == "engine" for value in entry.partition("=")[2].split(",")}
+    if parallel > 1 and "spark" in engines:
+        from mlworkbench.errors import InvalidParameterError
+
+        raise InvalidParameterError(
+            "parallel", "tune --engine spark", "1 (Spark parallelises inside one fit; give it "
+            "more cores with MLWB_SPARK_MASTER=local[N] or a cluster)", parallel)
 
 
 @app.command("classifier")

@@ -4,18 +4,22 @@ Two exports: a store snapshot as it is (user_id, item_id, rating, timestamp), na
 its digest so an unchanged snapshot is written once; and the users x items matrix a
 model is trained on (user row, item row, rating) — the training part of a snapshot after
 the holdout split, its ids already mapped to the model's rows. Both are written in row
-groups, so a large snapshot never needs a second copy in memory.
+groups, so a large snapshot never needs a second copy in memory. The matrix goes to a local
+path or, given :func:`s3_filesystem`, to ``bucket/key`` on the store's S3.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 
+from mlworkbench.config import Settings
 from mlworkbench.data.datasets import RATING_COLUMNS, Interactions
 from mlworkbench.data.store import Store
 from mlworkbench.errors import DataError
@@ -48,17 +52,29 @@ def write_interactions(data: Interactions, directory: Path) -> Path:
     return target
 
 
-def write_matrix(matrix: sp.csr_matrix, path: Path) -> Path:
-    """The non-zero entries of ``matrix`` as (user int32, item int32, rating float32) rows."""
+def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
+    """The store's S3 (the stack's SeaweedFS, or ``MLWB_S3_ENDPOINT_URL``) with its keys."""
+    endpoint = urlsplit(settings.resolved_s3_endpoint_url)
+    return pafs.S3FileSystem(access_key=settings.s3_access_key_id,
+                             secret_key=settings.s3_secret_access_key,
+                             endpoint_override=endpoint.netloc, scheme=endpoint.scheme or "http",
+                             region="us-east-1", connect_timeout=5, request_timeout=60)
+
+
+def write_matrix(matrix: sp.csr_matrix, path: Path | str,
+                 filesystem: pafs.FileSystem | None = None) -> Path | str:
+    """The non-zero entries of ``matrix`` as (user int32, item int32, rating float32) rows,
+    at a local ``path`` or at ``bucket/key`` on ``filesystem``."""
     if matrix.shape[0] >= 2**31 or matrix.shape[1] >= 2**31:
         raise DataError(f"a {matrix.shape} matrix has more rows than int32 ids can name")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if filesystem is None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
     counts = np.diff(matrix.indptr)
     schema = pa.schema([(MATRIX_COLUMNS[0], pa.int32()), (MATRIX_COLUMNS[1], pa.int32()),
                         (MATRIX_COLUMNS[2], pa.float32())])
     step = max(1, ROW_GROUP * matrix.shape[0] // max(1, matrix.nnz))  # users per row group
-    with pq.ParquetWriter(path, schema) as writer:
+    with pq.ParquetWriter(str(path), schema, filesystem=filesystem) as writer:
         for start in range(0, matrix.shape[0], step):
             end = min(start + step, matrix.shape[0])
             low, high = matrix.indptr[start], matrix.indptr[end]

@@ -1,10 +1,13 @@
 """Apache Spark MLlib ALS (implicit preferences) as an engine: the same model, trained on a cluster.
 
 The engine writes the matrix it is given (the training part of a snapshot, ids mapped to
-model rows) as Parquet under ``MLWB_SPARK_DATA_DIR``, Spark reads it there on the cluster
-``MLWB_SPARK_MASTER`` names (``local[*]`` by default), and the learned factors come back
-the same way; they fill the same ``user_factors_`` / ``item_factors_`` every engine
-fills, so scoring, saving, serving and the gate do not know Spark was involved.
+model rows) as Parquet under ``MLWB_SPARK_DATA_DIR`` — or, when ``MLWB_SPARK_EXCHANGE``
+names ``s3://bucket/prefix``, on the store's S3 through pyarrow, which Spark then reads as
+``s3a://bucket/prefix`` (hadoop-aws must be on its classpath; the engine checks before it
+writes anything) —, Spark reads it there on the cluster ``MLWB_SPARK_MASTER`` names
+(``local[*]`` by default), and the learned factors come back the same way; they fill
+the same ``user_factors_`` / ``item_factors_`` every engine fills, so scoring, saving,
+serving and the gate do not know Spark was involved.
 
 Spark's implicit ALS differs from implicit's in two documented ways (``ALS.scala``): the
 confidence of a rating r is ``1 + alpha * |r|`` (implicit: ``alpha * r``), and each
@@ -93,12 +96,13 @@ class SparkALSEngine(RecommenderEngine):
         recommendation = _pyspark()
         settings = get_settings()
         session = spark_session(settings)
-        run = settings.resolved_spark_data_dir / f"fit-{uuid.uuid4().hex[:12]}"
+        run = Exchange(settings, f"fit-{uuid.uuid4().hex[:12]}")
+        run.prepare(session)
         blocks = max(1, int(session.sparkContext.defaultParallelism))
         try:
-            session.sparkContext.setCheckpointDir((run / "checkpoints").as_uri())
-            ratings = session.read.parquet(
-                write_matrix(matrix, run / "interactions.parquet").as_uri())
+            session.sparkContext.setCheckpointDir(run.spark("checkpoints"))
+            write_matrix(matrix, run.path("interactions.parquet"), run.filesystem)
+            ratings = session.read.parquet(run.spark("interactions.parquet"))
             als = recommendation.ALS(
                 rank=int(self.params["factors"]), maxIter=int(self.params["iterations"]),
                 regParam=float(self.params["regularization"]), alpha=float(self.params["alpha"]),
@@ -107,18 +111,18 @@ class SparkALSEngine(RecommenderEngine):
                 numItemBlocks=blocks, coldStartStrategy="drop",
             )
             model = als.fit(ratings)
-            model.userFactors.write.parquet((run / "user_factors").as_uri())
-            model.itemFactors.write.parquet((run / "item_factors").as_uri())
+            model.userFactors.write.parquet(run.spark("user_factors"))
+            model.itemFactors.write.parquet(run.spark("item_factors"))
             rank = int(model.rank)
-            users = _read_factors(run / "user_factors", matrix.shape[0], rank)
-            items = _read_factors(run / "item_factors", matrix.shape[1], rank)
+            users = read_factors(run.path("user_factors"), matrix.shape[0], rank, run.filesystem)
+            items = read_factors(run.path("item_factors"), matrix.shape[1], rank, run.filesystem)
         except (ConfigError, ModelError):
             raise
         except Exception as exc:  # py4j / Spark errors: translated where they enter
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"Spark ALS failed on {settings.spark_master!r}: {detail}") from exc
         finally:
-            shutil.rmtree(run, ignore_errors=True)
+            run.remove()
         progress(self.iterations)
         return users, items
 
@@ -142,11 +146,73 @@ class SparkALSEngine(RecommenderEngine):
         return cached[1]
 
 
-def _read_factors(path: Path, rows: int, rank: int) -> np.ndarray:
+class Exchange:
+    """Where one fit's Parquet lives: a folder under ``MLWB_SPARK_DATA_DIR`` (which every
+    executor must see), or ``MLWB_SPARK_EXCHANGE``'s S3 prefix — written and read here with
+    pyarrow on the store's S3, and by Spark as ``s3a://``."""
+
+    def __init__(self, settings: Settings, name: str) -> None:
+        self.settings = settings
+        if settings.spark_exchange:
+            from mlworkbench.data.export import s3_filesystem
+
+            self.filesystem: Any = s3_filesystem(settings)
+            self.root = f"{settings.spark_exchange.removeprefix('s3://').rstrip('/')}/{name}"
+        else:
+            self.filesystem = None
+            self.root = str(settings.resolved_spark_data_dir / name)
+
+    def path(self, part: str) -> str:
+        """``part`` as pyarrow names it: a local path, or ``bucket/key``."""
+        return f"{self.root}/{part}"
+
+    def spark(self, part: str) -> str:
+        """``part`` as Spark names it: a ``file://`` or an ``s3a://`` URL."""
+        if self.filesystem is None:
+            return Path(self.path(part)).as_uri()
+        return f"s3a://{self.path(part)}"
+
+    def prepare(self, session: Any) -> None:
+        """Point Spark's s3a at the store's S3; refuse before writing if s3a is missing."""
+        if self.filesystem is None:
+            return
+        from urllib.parse import urlsplit
+
+        endpoint = urlsplit(self.settings.resolved_s3_endpoint_url)
+        hadoop = session.sparkContext._jsc.hadoopConfiguration()
+        for key, value in {"fs.s3a.endpoint": self.settings.resolved_s3_endpoint_url,
+                           "fs.s3a.access.key": self.settings.s3_access_key_id,
+                           "fs.s3a.secret.key": self.settings.s3_secret_access_key,
+                           "fs.s3a.path.style.access": "true",
+                           "fs.s3a.connection.ssl.enabled": str(endpoint.scheme == "https").lower(),
+                           }.items():
+            hadoop.set(key, value)
+        jvm = session.sparkContext._jvm
+        try:
+            jvm.org.apache.hadoop.fs.FileSystem.getFileSystemClass("s3a", hadoop)
+        except Exception as exc:  # py4j: ClassNotFoundException / UnsupportedFileSystemException
+            version = jvm.org.apache.hadoop.util.VersionInfo.getVersion()
+            raise ConfigError(
+                f"MLWB_SPARK_EXCHANGE={self.settings.spark_exchange} needs s3a:// in Spark, and "
+                f"this Spark has no hadoop-aws jar: add org.apache.hadoop:hadoop-aws:{version} "
+                "with its AWS SDK bundle to the driver and executors (spark.jars.packages), or "
+                "unset MLWB_SPARK_EXCHANGE to exchange through MLWB_SPARK_DATA_DIR") from exc
+
+    def remove(self) -> None:
+        if self.filesystem is None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            return
+        try:
+            self.filesystem.delete_dir(self.root)
+        except OSError:  # nothing written yet, or S3 gone: nothing to clean
+            logger.warning("could not remove the Spark exchange %s", self.root)
+
+
+def read_factors(path: str, rows: int, rank: int, filesystem: Any = None) -> np.ndarray:
     """Spark's (id, features) factor table as a dense rows x rank array; absent ids stay 0."""
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path, columns=["id", "features"])
+    table = pq.read_table(path, columns=["id", "features"], filesystem=filesystem)
     ids = table.column("id").to_numpy()
     values = table.column("features").combine_chunks().flatten().to_numpy(zero_copy_only=False)
     factors = np.zeros((rows, rank), dtype=np.float32)
