@@ -92,7 +92,9 @@ class Settings(BaseSettings):
     # The local stack (`mlwb up`): every port can be moved with MLWB_<NAME>.
     stack_host: str = Field(default="127.0.0.1", description="address the stack binds to")
     mlflow_port: Port = 5000
+    jobs_port: Port = 5002
     monitoring_port: Port = 5003
+    evidently_port: Port = 8000
     simulator_port: Port = 5004
     classifier_port: Port = 1234
     postgres_port: Port = 5433
