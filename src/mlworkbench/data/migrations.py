@@ -97,6 +97,10 @@ def _one_row_per_event(op: Operations) -> None:
     op.create_index(tables.EVENT_KEY_INDEX, "interactions", list(tables.EVENT_KEY), unique=True)
 
 
+def _pipeline_state(op: Operations) -> None:
+    tables.metadata.create_all(op.get_bind(), tables=[tables.pipeline_state], checkfirst=True)
+
+
 def _platform_tables(op: Operations) -> None:
     tables.metadata.create_all(op.get_bind(), tables=[tables.jobs, tables.scheduler_jobs],
                                checkfirst=True)
@@ -109,6 +113,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Operations], None]]] = [
         "precomputed_recommendations); passengers.embarked", _served_tables),
     (3, "interactions: one row per (user, item, time) across batches; repeats quarantined",
      _one_row_per_event),
+    (4, "pipeline_state: the continuous-training lock, cooldown and failures per model",
+     _pipeline_state),
     (5, "platform tables: jobs (the jobs service), apscheduler_jobs (the pipeline schedule)",
      _platform_tables),
 ]

@@ -246,15 +246,20 @@ class Store:
     def save_snapshot(self, name: str) -> Snapshot:
         """Freeze the current latest data under ``name`` (a set of batch ids)."""
         latest = self.snapshot()
-        record = {"name": name, "batch_ids": list(latest.batch_ids), "digest": latest.digest,
-                  "schema_version": latest.schema_version,
+        self.save_batch_ids(name, latest.batch_ids, latest.digest, latest.schema_version)
+        return replace(latest, name=f"store:{name}", snapshot=name)
+
+    def save_batch_ids(self, name: str, batch_ids: tuple[int, ...], digest: str,
+                       schema_version: str) -> None:
+        """Name a set of batches (of any kind) a snapshot; ``digest``: that of their rows."""
+        record = {"name": name, "batch_ids": [int(i) for i in batch_ids], "digest": digest,
+                  "schema_version": schema_version,
                   "created_at": datetime.now(UTC).replace(tzinfo=None)}
         with self._translated(f"save snapshot {name!r}"), writing(self.engine) as connection:
             if connection.execute(sa.select(t.snapshots.c.name)
                                   .where(t.snapshots.c.name == name)).first():
                 raise DataError(f"snapshot {name!r} exists; choose another name")
             connection.execute(t.snapshots.insert(), record)
-        return replace(latest, name=f"store:{name}", snapshot=name)
 
     def _read(self, batch_ids: tuple[int, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
         i = t.interactions.c
