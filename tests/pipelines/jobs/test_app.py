@@ -150,3 +150,19 @@ def test_docs_openapi_and_metrics(client):
     assert 'mlwb_jobs_submitted_total{kind="promote"} 1.0' in text
     assert 'mlwb_jobs_finished_total{kind="promote",state="failed"} 1.0' in text
     assert 'mlwb_jobs{kind="promote",state="failed"} 1.0' in text
+
+
+def test_a_pipeline_job_runs_the_loop_and_records_its_run(client, settings):
+    client.post("/jobs", json={"kind": "train", "family": "classifier"}, headers=ADMIN)
+    assert _finished(client, 1)["state"] == "succeeded"
+    answer = client.post("/jobs", json={"kind": "pipeline", "model":
+                                        settings.classifier_model_name}, headers=ADMIN)
+    assert answer.status_code == 202, answer.text
+    job = _finished(client, answer.json()["id"])
+    assert job["state"] == "succeeded", job["error"]
+    result = job["result"]
+    assert result["trigger"] == "jobs" and result["outcome"] == "skipped"  # nothing new
+    assert result["version_before"] == 1 and "check" in result["steps"]
+    assert job["run_ids"] == [result["run_id"]] and job["progress"]["stage"] == "check"
+    run = tracking.configure(settings).get_run(result["run_id"])
+    assert run.info.experiment_id and run.info.status == "FINISHED"

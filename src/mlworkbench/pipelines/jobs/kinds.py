@@ -72,7 +72,9 @@ class PipelineParams(_Params):
     """``mlwb pipeline run``'s options."""
 
     force: bool = Field(False, description="retrain even when the check finds no reason")
-    trigger: str = Field("api", max_length=64, description="recorded as the run's trigger")
+    trigger: str = Field("jobs", max_length=64, description="recorded as the run's trigger")
+    grid: dict[str, list[Any]] | None = Field(None, description="tune over this grid instead")
+    params: dict[str, Any] | None = Field(None, description="override champion parameters")
 
 
 PARAMS: dict[str, type[_Params]] = {"train": TrainParams, "tune": TuneParams,
@@ -167,15 +169,22 @@ def _promote(settings: Settings, family: Family, params: Any):
     return work
 
 
+PIPELINE_STEPS = 5  # check, snapshot, retrain, gate, verify (then the record)
+
+
 def _pipeline(settings: Settings, family: Family, params: Any):
     from mlworkbench.pipelines.continuous import run_pipeline
 
     def work(progress: Progress) -> tuple[dict[str, Any], list[str]]:
-        result = run_pipeline(settings, family, trigger=params.trigger, force=params.force,
-                              progress=progress)
-        found = jsonable(result)
-        run_id = found.get("run_id") if isinstance(found, dict) else None
-        return found, [run_id] if run_id else []
+        done: list[str] = []
+
+        def step_done(step: str, _output: dict[str, Any]) -> None:
+            done.append(step)
+            progress(step, len(done), PIPELINE_STEPS)
+
+        result = run_pipeline(settings, family.name, trigger=params.trigger, force=params.force,
+                              progress=step_done, grid=params.grid, params=params.params)
+        return jsonable(result.to_dict()), [result.run_id] if result.run_id else []
     return work
 
 
