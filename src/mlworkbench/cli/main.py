@@ -20,6 +20,7 @@ from typer import exceptions as typer_errors  # noqa: E402
 from mlworkbench.cli import data as data_cli  # noqa: E402
 from mlworkbench.cli import jobs as jobs_cli  # noqa: E402
 from mlworkbench.cli import models, monitor, pipeline, recommend, train, tune  # noqa: E402
+from mlworkbench.cli import schedule as schedule_cli  # noqa: E402
 from mlworkbench.cli import serve as serve_cli  # noqa: E402
 from mlworkbench.cli import simulate as simulate_cli  # noqa: E402
 from mlworkbench.cli import stack as stack_cli  # noqa: E402
@@ -38,6 +39,7 @@ app.add_typer(tune.app, name="tune")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(jobs_cli.app, name="jobs")
 app.add_typer(pipeline.app, name="pipeline")
+pipeline.app.command("schedule")(schedule_cli.schedule)
 app.command("recommend")(recommend.recommend)
 app.command("serve")(serve_cli.serve)
 app.command("recommend-all")(serve_cli.recommend_all)
