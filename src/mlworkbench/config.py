@@ -127,6 +127,13 @@ class Settings(BaseSettings):
     jobs_port: Port = 5002
     monitoring_port: Port = 5003
     evidently_port: Port = 8000
+    fill_every_seconds: float = Field(
+        default=60.0, gt=0, description="`mlwb up`'s data fill: pause between production batches")
+    fill_batch_size: int = Field(default=1000, ge=1, le=1_000_000,
+                                 description="`mlwb up`'s data fill: rows per batch")
+    schedule_every_seconds: float = Field(
+        default=600.0, ge=1, description="`mlwb up`'s scheduler: how often the pipeline runs "
+        "(its check decides whether to retrain)")
     simulator_port: Port = 5004
     classifier_port: Port = 1234
     postgres_port: Port = 5433

@@ -39,13 +39,15 @@ def stack_environment(home: Path) -> dict[str, str]:
     taken = {aux + i + twin for i in range(4) for twin in (0, GRPC_OFFSET)}
     ports: dict[str, int] = {}
     for name in ("MLWB_S3_PORT", "MLWB_MLFLOW_PORT", "MLWB_SERVE_PORT", "MLWB_POSTGRES_PORT",
-                 "MLWB_SIMULATOR_PORT"):
+                 "MLWB_SIMULATOR_PORT", "MLWB_JOBS_PORT", "MLWB_MONITORING_PORT",
+                 "MLWB_EVIDENTLY_PORT", "MLWB_CLASSIFIER_PORT"):
         port = free_port_block(1)
         while port in taken or port + GRPC_OFFSET in taken:
             port = free_port_block(1)
         taken |= {port, port + GRPC_OFFSET}
         ports[name] = port
     return {"MLWB_HOME": str(home), "MLWB_S3_AUX_PORT": str(aux),
+            "MLWB_FILL_EVERY_SECONDS": "5",  # the data fill's batches show up within the tests
             **{name: str(port) for name, port in ports.items()}}
 
 
