@@ -84,7 +84,7 @@ BASE_IMAGE ?= mlworkbench-base:latest
 MODEL_IMAGE ?= mlworkbench-model:latest
 BALANCER_IMAGE ?= mlworkbench-nginx:latest
 COMPOSE := docker compose -f deploy/compose.yaml
-INFRA := postgres s3 mlflow simulator
+INFRA := postgres s3 mlflow simulator fill jobs monitoring evidently scheduler
 
 .PHONY: docker-deps base-images build_base_container build_model_container build_balancer_container \
 	start_mlflow_services stop_mlflow_services train_model list_models compose_up compose_down \
@@ -106,7 +106,7 @@ build_balancer_container: base-images  ## docker: nginx for the `replicas` profi
 	docker build -t $(BALANCER_IMAGE) deploy/nginx
 
 ifeq ($(RUNTIME),docker)
-start_mlflow_services: docker-deps  ## PostgreSQL, S3, MLflow server, simulator (RUNTIME=docker: containers)
+start_mlflow_services: docker-deps  ## PostgreSQL, S3, MLflow server, simulator and the loop's services (RUNTIME=docker: containers)
 	$(COMPOSE) up -d --wait $(INFRA)
 
 stop_mlflow_services:  ## stop every service, keep the data
