@@ -139,7 +139,7 @@ def mlflow_service(settings: Settings, backend_store_uri: str,
 def _mlwb_service(settings: Settings, name: str, title: str, args: list[str], port: int,
                   setting: str, health_path: str, database_url: str | None,
                   wave: int, serves: str | None = None,
-                  secrets: dict[str, str] | None = None) -> Service:
+                  secrets: dict[str, str] | None = None, timeout_s: float = 60.0) -> Service:
     """An ``mlwb ...`` HTTP service, pointed at the stack's tracking server and data store."""
     url = f"http://{settings.stack_host}:{port}"
     command = [executable("mlwb", "mlworkbench"), *args,
@@ -155,7 +155,7 @@ def _mlwb_service(settings: Settings, name: str, title: str, args: list[str], po
             **(secrets or {}),
         }),
         url=url, ports=[(port, setting)],
-        healthy=lambda: http_ok(f"{url}{health_path}"), timeout_s=60.0, wave=wave,
+        healthy=lambda: http_ok(f"{url}{health_path}"), timeout_s=timeout_s, wave=wave,
         serves=serves,
     )
 
@@ -182,7 +182,8 @@ def jobs_service(settings: Settings, database_url: str | None = None,
                  secrets: dict[str, str] | None = None) -> Service:
     """The jobs service (POST /jobs: train, tune, promote, pipeline runs in the background)."""
     return _mlwb_service(settings, "jobs", "jobs service", ["jobs", "serve"], settings.jobs_port,
-                         "MLWB_JOBS_PORT", "/health", database_url, wave=3, secrets=secrets)
+                         "MLWB_JOBS_PORT", "/health", database_url, wave=4, secrets=secrets,
+                         timeout_s=120.0)
 
 
 def monitoring_service(settings: Settings, database_url: str | None = None,
@@ -190,7 +191,8 @@ def monitoring_service(settings: Settings, database_url: str | None = None,
     """The monitoring service (reports, verdicts, the page); healthy once its app answers."""
     return _mlwb_service(settings, "monitoring", "monitoring service", ["monitor", "serve"],
                          settings.monitoring_port, "MLWB_MONITORING_PORT", "/openapi.json",
-                         database_url, wave=3, secrets=secrets)
+                         database_url, wave=4, secrets=secrets,
+                         timeout_s=180.0)  # Evidently's import alone takes tens of seconds
 
 
 def evidently_service(settings: Settings, workspace: Path) -> Service:
@@ -203,7 +205,7 @@ def evidently_service(settings: Settings, workspace: Path) -> Service:
         name="evidently", title="Evidently UI",
         program=Program("evidently", command, environment={"DO_NOT_TRACK": "true"}),
         url=url, ports=[(port, "MLWB_EVIDENTLY_PORT")],
-        healthy=lambda: http_ok(f"{url}/api/version"), timeout_s=180.0, wave=2,
+        healthy=lambda: http_ok(f"{url}/api/version"), timeout_s=180.0, wave=3,
         before_start=lambda: workspace.mkdir(parents=True, exist_ok=True),
     )
 
@@ -233,7 +235,7 @@ def fill_service(settings: Settings, running: Callable[[], bool],
     """``mlwb data fill``: simulated production batches into the store, one every while."""
     return worker_service(settings, "fill", "data fill", [
         "data", "fill", "--every", f"{settings.fill_every_seconds:g}s",
-        "--batch-size", str(settings.fill_batch_size)], running, database_url, wave=2)
+        "--batch-size", str(settings.fill_batch_size)], running, database_url, wave=3)
 
 
 def scheduler_service(settings: Settings, running: Callable[[], bool],
@@ -242,4 +244,4 @@ def scheduler_service(settings: Settings, running: Callable[[], bool],
     """``mlwb pipeline schedule``: the continuous-training pipeline of every family."""
     return worker_service(settings, "scheduler", "pipeline scheduler", [
         "pipeline", "schedule", "--every", f"{settings.schedule_every_seconds:g}s"],
-        running, database_url, wave=3, secrets=secrets)
+        running, database_url, wave=4, secrets=secrets)

@@ -2,11 +2,12 @@
 
 ``up`` starts, each step only once the one before is healthy: PostgreSQL (unless
 MLWB_BACKEND_STORE_URI names another server); the S3 server (unless MLWB_S3_ENDPOINT_URL
-names another); the MLflow server and, beside it, the simulator, the data fill (``mlwb data
-fill``) and ``evidently ui``; then the jobs service, the monitoring service, the pipeline
-scheduler (``mlwb pipeline schedule``) and each model family's API once it has a champion:
-the continuous-training loop is alive after one command. Then it writes the URIs to the workspace (``stack/stack.json``), so plain
-``mlwb`` commands there use the running stack. ``down`` stops everything and keeps the data.
+names another); the MLflow server and, beside it, the simulator; the data fill (``mlwb data
+fill``), ``evidently ui`` and each model family's API once it has a champion; then the jobs
+service, the monitoring service and the pipeline scheduler (``mlwb pipeline schedule``): the
+continuous-training loop is alive after one command. Then it writes the URIs to the
+workspace (``stack/stack.json``), so plain ``mlwb`` commands there use the running stack.
+``down`` stops everything and keeps the data.
 """
 
 from __future__ import annotations
