@@ -6,10 +6,22 @@ runs) in the project's environment; the DAG holds no logic of its own.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
+import pendulum
 from airflow.sdk import Param, dag, task
-from mlwb_common import PROJECT_PYTHON, START, TAGS
+
+# Airflow has a virtual environment of its own (``make airflow``: .venv-airflow); every task
+# runs in the project's (.venv) through @task.external_python, with the project's pinned
+# dependencies and its settings (MLWB_*) from the environment Airflow runs it in. The
+# project's interpreter: MLWB_AIRFLOW_PROJECT_PYTHON, else the repository's .venv/bin/python.
+PROJECT_PYTHON = os.environ.get(
+    "MLWB_AIRFLOW_PROJECT_PYTHON",
+    str(Path(__file__).resolve().parents[3] / ".venv" / "bin" / "python"))
+START = pendulum.datetime(2026, 1, 1, tz="UTC")
+TAGS = ["mlworkbench"]
 
 
 @task.external_python(python=PROJECT_PYTHON, expect_airflow=False)
