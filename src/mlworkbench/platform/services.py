@@ -132,7 +132,7 @@ def mlflow_service(settings: Settings, backend_store_uri: str,
             **(auth or {}),
         }),
         url=url, ports=[(settings.mlflow_port, "MLWB_MLFLOW_PORT")],
-        healthy=lambda: http_ok(f"{url}/health"), timeout_s=90.0, wave=2,
+        healthy=lambda: http_ok(f"{url}/health"), timeout_s=180.0, wave=2,  # slow under load
     )
 
 
