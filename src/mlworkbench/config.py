@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     jobs_port: Port = 5002
     monitoring_port: Port = 5003
     evidently_port: Port = 8000
+    stack_loop: bool = Field(
+        default=True, description="`mlwb up` also runs the loop's own actors: the data fill and "
+        "the pipeline scheduler")
     fill_every_seconds: float = Field(
         default=60.0, gt=0, description="`mlwb up`'s data fill: pause between production batches")
     fill_batch_size: int = Field(default=1000, ge=1, le=1_000_000,

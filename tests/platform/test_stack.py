@@ -24,6 +24,8 @@ from mlworkbench.platform.objectstore import ObjectStore
 from mlworkbench.platform.processes import alive
 
 pytestmark = pytest.mark.integration
+STACK_ENVIRONMENT = {"MLWB_STACK_LOOP": "true",  # the data fill and the scheduler too
+                     "MLWB_FILL_EVERY_SECONDS": "5"}  # its batches show up within the tests
 
 
 LOOP_SERVICES = ("fill", "evidently", "jobs", "monitoring", "scheduler")  # the loop, alive

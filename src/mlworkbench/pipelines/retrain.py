@@ -53,14 +53,18 @@ def retrain(settings: Settings, family: str, snapshot_result: dict[str, Any],
             grid: dict[str, list[Any]] | None = None,
             params: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train on the snapshot with the champion's model kind and hyperparameters (``params``
-    overrides some), or tune over ``grid``; the new version becomes ``challenger`` (or, for
+    overrides some; its ``model`` key another kind), or tune over ``grid``; the new version becomes ``challenger`` (or, for
     a model without versions, its first champion)."""
     part = families.get(family)
     trainer = part.trainer
     best = champions.current(settings, part)
     kind, hyper, split = (champions.training_choices(part, best.params) if best is not None
                           else (trainer.default_model, {}, "random"))
-    hyper = {**hyper, **(params or {})}
+    overrides = dict(params or {})
+    if overrides.get("model", kind) != kind:  # another model kind: none of the champion's values
+        kind, hyper = str(overrides["model"]), {}
+    overrides.pop("model", None)
+    hyper = {**hyper, **overrides}
     data = trainer.load_data(settings, snapshot_result["snapshot"])
     name = part.model_name(settings)
     if grid:

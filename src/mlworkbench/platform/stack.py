@@ -104,12 +104,13 @@ class Stack:
         clients = {f"MLWB_{key.upper()}": value for key, value in self.client_settings.items()}
         found += [mlflow_service(self.settings, self.backend_store_uri, self._mlflow_auth()),
                   simulator_service(self.settings, database_url, clients),
-                  fill_service(self.settings, self._running("fill"), database_url),
                   evidently_service(self.settings, records.workspace_path(self.settings)),
                   jobs_service(self.settings, database_url, clients),
-                  monitoring_service(self.settings, database_url, clients),
-                  scheduler_service(self.settings, self._running("scheduler"), database_url,
-                                    clients)]
+                  monitoring_service(self.settings, database_url, clients)]
+        if self.settings.stack_loop:  # the loop's own actors: new data, and runs on schedule
+            found += [fill_service(self.settings, self._running("fill"), database_url),
+                      scheduler_service(self.settings, self._running("scheduler"),
+                                        database_url, clients)]
         for family in families.FAMILIES.values():  # one API per family, once it has a champion
             name = "api" if family.name == "recommender" else f"{family.name}-api"
             found.append(model_service(self.settings, name, f"{family.name} API",
