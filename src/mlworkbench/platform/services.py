@@ -166,7 +166,8 @@ def model_service(settings: Settings, name: str, title: str, model_name: str, po
     """A model family's API serving the registry's champion; its prediction log in the store."""
     model = f"models:/{model_name}@{CHAMPION_ALIAS}"
     return _mlwb_service(settings, name, title, ["serve", model], port, setting, "/ready",
-                         database_url, wave=3, serves=model_name, secrets=secrets)
+                         database_url, wave=3, serves=model_name, secrets=secrets,
+                         timeout_s=180.0)  # loading the model from S3 is slow under load
 
 
 def simulator_service(settings: Settings, database_url: str | None = None,
