@@ -90,3 +90,26 @@ def test_train_on_a_named_snapshot(workspace, capsys) -> None:
     assert configure(workspace).get_run(run_id).data.tags["data.snapshot"] == "frozen"
     assert run(["train", "recommender", "--snapshot", "missing"]) == 1
     assert "no snapshot named 'missing'" in capsys.readouterr().err
+
+
+def test_one_snapshot_freezes_ratings_and_passengers_and_the_classifier_trains_on_it(
+        workspace, capsys) -> None:
+    from mlworkbench.data.ingest import conform_passengers, open_store
+    from mlworkbench.tracking.client import configure
+
+    assert run(["data", "ingest", "--dataset", "movielens"]) == 0
+    assert run(["data", "ingest", "--dataset", "titanic"]) == 0
+    capsys.readouterr()
+    assert run(["data", "snapshot", "both"]) == 0
+    printed = capsys.readouterr().out
+    assert "ratings" in printed and "1,309 labelled passengers" in printed
+    with open_store(workspace) as store:
+        later = conform_passengers(store.passenger_snapshot().passengers.head(50))
+        store.ingest("passengers", later, source="later", stage="production", force=True)
+        assert len(store.passenger_snapshot().passengers) == 1359
+        assert len(store.passenger_snapshot("both").passengers) == 1309
+        assert store.snapshot("both").batch_ids == store.snapshot().batch_ids
+    assert run(["train", "classifier", "--snapshot", "both", "--no-register"]) == 0
+    run_id = capsys.readouterr().out.split("run      ")[1].split()[0]
+    tags = configure(workspace).get_run(run_id).data.tags
+    assert tags["data.snapshot"] == "both"

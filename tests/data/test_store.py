@@ -80,7 +80,7 @@ def test_latest_data_leaves_out_testing_batches_and_snapshots_stay_frozen(
     ratings = movielens.ratings
     train = movielens_store.ingest("interactions", ratings.iloc[:300], "t")
     movielens_store.ingest("interactions", ratings.iloc[300:400], "x", stage="testing")
-    frozen = movielens_store.save_snapshot("v1")
+    frozen, = movielens_store.save_snapshot("v1")
     production = movielens_store.ingest("interactions", ratings.iloc[400:450], "p",
                                         stage="production")
 

@@ -37,7 +37,7 @@ def test_first_run_loads_movielens_into_the_store_and_names_its_data(
     assert result.metrics == trained[1].metrics  # same rows, same order: same model
 
     with open_store(workspace) as store:
-        frozen = store.save_snapshot("v1")
+        frozen, = store.save_snapshot("v1")
         store.ingest("interactions", movielens.ratings.head(1000).assign(user_id=99_999),
                      source="later", stage="production")
         assert store.snapshot().digest != frozen.digest

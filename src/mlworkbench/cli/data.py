@@ -87,11 +87,13 @@ def quarantine(
 
 @app.command("snapshot")
 def snapshot(name: str = typer.Argument(..., help="A name for the current latest data.")) -> None:
-    """Freeze the latest validated data under a name, to train on it again later."""
+    """Freeze the latest validated data (ratings and passengers, whichever the store holds)
+    under a name, to train either family on it again later (`--snapshot NAME`)."""
     with _store() as store:
-        saved = store.save_snapshot(name)
-    console.print(f"snapshot {name!r}: batches {saved.batch_label}, {len(saved.ratings):,} "
-                  f"ratings, digest {saved.digest}, schema {saved.schema_version}")
+        frozen = store.save_snapshot(name)
+    for saved in frozen:
+        console.print(f"snapshot {name!r}: {saved.summary()}, batches {saved.batch_label}, "
+                      f"digest {saved.digest}, schema {saved.schema_version}")
 
 
 @app.command("schema")

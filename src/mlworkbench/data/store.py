@@ -12,6 +12,7 @@ yields, read back in insertion order.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -56,6 +57,9 @@ class Snapshot(Interactions):
     def tags(self) -> dict[str, str]:
         return snapshot_tags(self)
 
+    def summary(self) -> str:
+        return f"{len(self.ratings):,} ratings"
+
 
 @dataclass(frozen=True)
 class PassengerSnapshot(Passengers):
@@ -71,6 +75,9 @@ class PassengerSnapshot(Passengers):
 
     def tags(self) -> dict[str, str]:
         return snapshot_tags(self)
+
+    def summary(self) -> str:
+        return f"{len(self.passengers):,} labelled passengers"
 
 
 def batch_label(batch_ids: tuple[int, ...]) -> str:
@@ -243,11 +250,22 @@ class Store:
         return PassengerSnapshot(name=f"store:passengers:{name or 'latest'}", passengers=frame,
                                  batch_ids=batch_ids, schema_version=versions, snapshot=name)
 
-    def save_snapshot(self, name: str) -> Snapshot:
-        """Freeze the current latest data under ``name`` (a set of batch ids)."""
-        latest = self.snapshot()
-        self.save_batch_ids(name, latest.batch_ids, latest.digest, latest.schema_version)
-        return replace(latest, name=f"store:{name}", snapshot=name)
+    def save_snapshot(self, name: str) -> list[Snapshot | PassengerSnapshot]:
+        """Freeze the latest validated data of every kind the store holds (interactions,
+        passengers) under ``name``: one set of batch ids, from which each reader takes its
+        own kind. Returns each kind's frozen snapshot."""
+        readers = {"interactions": self.snapshot, "passengers": self.passenger_snapshot}
+        frozen = [read() for kind, read in readers.items()
+                  if any(b.stage in TRAINING_STAGES for b in self.batches(kind))]
+        if not frozen:
+            raise DataError("the data store holds no validated data to freeze; run "
+                            "`mlwb data ingest` first")
+        digest = (frozen[0].digest if len(frozen) == 1 else hashlib.sha256(
+            ",".join(f.digest for f in frozen).encode()).hexdigest()[:16])
+        self.save_batch_ids(name, tuple(sorted(i for f in frozen for i in f.batch_ids)), digest,
+                            ",".join(sorted({f.schema_version for f in frozen})))
+        return [replace(f, name=f.name.replace(":latest", f":{name}"), snapshot=name)
+                for f in frozen]
 
     def save_batch_ids(self, name: str, batch_ids: tuple[int, ...], digest: str,
                        schema_version: str) -> None:

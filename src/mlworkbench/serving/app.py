@@ -19,7 +19,6 @@ from fastapi import FastAPI
 from mlworkbench import __version__
 from mlworkbench.config import Settings, get_settings
 from mlworkbench.errors import ConfigError
-from mlworkbench.serving import errors
 from mlworkbench.serving.bounded import StoreGuard
 from mlworkbench.serving.deps import Service
 from mlworkbench.serving.family import ServedFamily
@@ -28,6 +27,7 @@ from mlworkbench.serving.middleware import ServiceMiddleware
 from mlworkbench.serving.model_holder import LoadedModel, ModelHolder
 from mlworkbench.serving.prediction_log import PredictionLog
 from mlworkbench.serving.routes import admin, health, invocations, metrics, model
+from mlworkbench.web import errors
 
 logger = logging.getLogger(__name__)
 

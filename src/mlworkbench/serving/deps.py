@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -11,10 +10,11 @@ from fastapi import Depends, Request
 
 from mlworkbench.config import Settings
 from mlworkbench.serving.bounded import StoreGuard
-from mlworkbench.serving.errors import AuthError, NotReadyError
 from mlworkbench.serving.metrics import ServiceMetrics
 from mlworkbench.serving.model_holder import LoadedModel, ModelHolder
 from mlworkbench.serving.prediction_log import PredictionLog
+from mlworkbench.web.auth import check_admin
+from mlworkbench.web.errors import NotReadyError
 
 
 @dataclass
@@ -49,16 +49,7 @@ async def request_id(request: Request) -> str:
 
 
 async def require_admin(request: Request) -> None:
-    token = request.app.state.service.settings.admin_token
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given:
-        raise AuthError("admin endpoint: send 'Authorization: Bearer <MLWB_ADMIN_TOKEN>'",
-                        "Authorization", headers={"WWW-Authenticate": "Bearer"})
-    if not token:
-        raise AuthError("admin endpoints are disabled: the server has no MLWB_ADMIN_TOKEN",
-                        "Authorization", status=403)
-    if not hmac.compare_digest(given.encode(), token.encode()):
-        raise AuthError("the bearer token is not the admin token", "Authorization", status=403)
+    check_admin(request, request.app.state.service.settings.admin_token, "admin endpoints")
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]

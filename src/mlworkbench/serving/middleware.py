@@ -15,9 +15,9 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 
-from mlworkbench.serving.errors import json_error
 from mlworkbench.serving.metrics import ServiceMetrics
 from mlworkbench.serving.model_holder import ModelHolder
+from mlworkbench.web.errors import json_error
 
 MAX_REQUEST_ID = 64
 

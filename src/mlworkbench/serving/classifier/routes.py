@@ -19,9 +19,9 @@ from mlworkbench.serving.classifier.schemas import (
 )
 from mlworkbench.serving.deps import ModelDep, RequestId, ServiceDep
 from mlworkbench.serving.encoding import respond
-from mlworkbench.serving.errors import ServiceError
 from mlworkbench.serving.model_holder import LoadedModel
 from mlworkbench.serving.schemas import ErrorResponse
+from mlworkbench.web.errors import ServiceError
 
 router = APIRouter(tags=["predictions"])
 ERRORS = {code: {"model": ErrorResponse} for code in (413, 422, 503)}

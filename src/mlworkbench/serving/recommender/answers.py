@@ -16,10 +16,10 @@ from mlworkbench.data import predictions
 from mlworkbench.models.recommender import Recommendations, Recommender
 from mlworkbench.serving.deps import Service
 from mlworkbench.serving.encoding import respond as respond_json
-from mlworkbench.serving.errors import PrecomputedMissingError, ServiceError
 from mlworkbench.serving.model_holder import LoadedModel
 from mlworkbench.serving.recommender.logged import Served
 from mlworkbench.serving.recommender.render import Renderer
+from mlworkbench.web.errors import ConflictError, ServiceError
 
 FALLBACK_POPULAR = "popular"
 FALLBACK_ITEM_MEAN = "item-mean"  # engines without an exact fold-in (BPR, popularity)
@@ -74,7 +74,7 @@ def stored(service: Service, model: LoadedModel, users: list[int], k: int,
     key = (model.name, model.version or 0)
     depth = service.cache.get(key) or predictions.precomputed_depth(engine, *key)
     if depth == 0:
-        raise PrecomputedMissingError(
+        raise ConflictError(
             f"source: nothing precomputed for {model.name} version {model.version}; run "
             f"`mlwb recommend-all {model.reference.uri}`", "source")
     service.cache[key] = depth
