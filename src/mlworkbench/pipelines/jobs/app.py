@@ -6,12 +6,11 @@ time per model (a second one for the same model: 409); ``GET /jobs`` and ``GET /
 answer state, progress, MLflow run ids and error; ``GET /metrics`` Prometheus counters;
 ``GET /health``; OpenAPI at ``/docs``. Jobs live in the data store: a restarted service
 lists the old ones and marks those it was running when it was stopped as failed. Errors
-answer ``{"detail", "field"}`` (``serving/errors.py``, shared with the other services).
+answer ``{"detail", "field"}`` (``web/errors.py``, shared with the other services).
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
@@ -24,7 +23,8 @@ from mlworkbench.config import Settings, get_settings
 from mlworkbench.data.jobs import Job, JobConflictError
 from mlworkbench.pipelines.jobs.metrics import JobMetrics
 from mlworkbench.pipelines.jobs.runner import JobRunner
-from mlworkbench.serving import errors
+from mlworkbench.web import errors
+from mlworkbench.web.auth import check_admin
 
 
 class JobRequest(BaseModel):
@@ -56,19 +56,8 @@ class JobAnswer(BaseModel):
 
 
 def require_admin(request: Request) -> None:
-    """Submitting needs ``Authorization: Bearer $MLWB_ADMIN_TOKEN`` (the serving API's check)."""
-    token = request.app.state.settings.admin_token
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given:
-        raise errors.AuthError("submitting jobs needs 'Authorization: Bearer "
-                               "<MLWB_ADMIN_TOKEN>'", "Authorization",
-                               headers={"WWW-Authenticate": "Bearer"})
-    if not token:
-        raise errors.AuthError("job submission is disabled: the service has no "
-                               "MLWB_ADMIN_TOKEN", "Authorization", status=403)
-    if not hmac.compare_digest(given.encode(), token.encode()):
-        raise errors.AuthError("the bearer token is not the admin token", "Authorization",
-                               status=403)
+    """Submitting needs ``Authorization: Bearer $MLWB_ADMIN_TOKEN`` (every service's check)."""
+    check_admin(request, request.app.state.settings.admin_token, "job submissions")
 
 
 def build_app(settings: Settings | None = None) -> FastAPI:
@@ -99,7 +88,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         try:
             job = runner.submit(body.kind, body.family, body.model, body.params)
         except JobConflictError as exc:
-            raise errors.ServiceError(str(exc), "model", status=409) from exc
+            raise errors.ConflictError(str(exc), "model") from exc
         request.app.state.metrics.submitted.labels(body.kind).inc()
         return JobAnswer.of(job)
 
