@@ -83,7 +83,7 @@ def test_the_dags_load_and_their_tasks_come_in_the_pipelines_order(airflow_env) 
     assert set(loop) == set(STEPS)
     for before, after in zip(STEPS, STEPS[1:], strict=False):
         assert after in loop[before], (before, loop[before])
-    assert loop["check"] == ["retrain", "retrain_needed", "snapshot"]  # its output goes on
+    assert loop["check"] == ["retrain_needed", "snapshot"]  # its output goes on
     assert shape["mlwb_data_fill"] == {"production_batch": []}
 
 

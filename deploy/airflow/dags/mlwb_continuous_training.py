@@ -51,11 +51,11 @@ def snapshot(family: str, checked: dict[str, Any]) -> dict[str, Any]:
 
 
 @task.external_python(python=PROJECT_PYTHON, expect_airflow=False)
-def retrain(family: str, snapped: dict[str, Any], checked: dict[str, Any]) -> dict[str, Any]:
+def retrain(family: str, snapped: dict[str, Any]) -> dict[str, Any]:
     from mlworkbench.config import get_settings
     from mlworkbench.pipelines.continuous import retrain
 
-    return retrain(get_settings(), family, snapped, checked)
+    return retrain(get_settings(), family, snapped)
 
 
 @task.external_python(python=PROJECT_PYTHON, expect_airflow=False)
@@ -91,7 +91,7 @@ def continuous_training() -> None:
     checked = check(family, force)
     snapped = snapshot(family, checked)
     retrain_needed(checked) >> snapped
-    trained = retrain(family, snapped, checked)
+    trained = retrain(family, snapped)
     decided = gate(family, trained, snapped)
     verify(family, decided)
 
