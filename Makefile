@@ -4,13 +4,16 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+AIRFLOW_VENV ?= .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
+AIRFLOW_SPEC ?= apache-airflow>=3.1,<4
 MODEL ?= models:/movielens-recommender@champion
 PYTEST_ARGS ?=
 
 export OPENBLAS_NUM_THREADS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install init_local demo test services-deps lint benchmarks clean
+.PHONY: help install init_local demo test services-deps lint benchmarks clean airflow
 
 help:  ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -26,6 +29,15 @@ $(STAMP): pyproject.toml requirements-test.lock
 
 install: $(STAMP)  ## create .venv and install the project with its test and spark extras
 
+# Airflow 3 lives in a venv of its own (its pins would clash with the project's); the DAGs in
+# deploy/airflow/dags run their tasks in .venv through @task.external_python.
+$(AIRFLOW_STAMP):
+	@test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet '$(AIRFLOW_SPEC)'
+	@touch $(AIRFLOW_STAMP)
+
+airflow: $(AIRFLOW_STAMP)  ## Apache Airflow 3 in .venv-airflow, for deploy/airflow/dags and its test
+
 init_local: install  ## seed 001's name for `install`
 
 demo: install  ## train ALS on MovieLens, register it, list models, recommend for a known and an unknown user
@@ -38,7 +50,7 @@ services-deps:  ## system packages the integration tests need (PostgreSQL server
 	@bash scripts/ensure-postgres.sh
 	@bash scripts/ensure-chromium.sh
 
-test: install services-deps docker-deps  ## the whole suite, integration and container tests included
+test: install services-deps docker-deps airflow  ## the whole suite, integration and container tests included
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install  ## ruff over src, tests and benchmarks
@@ -86,7 +98,7 @@ BASE_IMAGE ?= mlworkbench-base:latest
 MODEL_IMAGE ?= mlworkbench-model:latest
 BALANCER_IMAGE ?= mlworkbench-nginx:latest
 COMPOSE := docker compose -f deploy/compose.yaml
-INFRA := postgres s3 mlflow simulator
+INFRA := postgres s3 mlflow simulator fill jobs monitoring evidently scheduler
 
 .PHONY: docker-deps base-images build_base_container build_model_container build_balancer_container \
 	start_mlflow_services stop_mlflow_services train_model list_models compose_up compose_down \
@@ -108,7 +120,7 @@ build_balancer_container: base-images  ## docker: nginx for the `replicas` profi
 	docker build -t $(BALANCER_IMAGE) deploy/nginx
 
 ifeq ($(RUNTIME),docker)
-start_mlflow_services: docker-deps  ## PostgreSQL, S3, MLflow server, simulator (RUNTIME=docker: containers)
+start_mlflow_services: docker-deps  ## PostgreSQL, S3, MLflow server, simulator and the loop's services (RUNTIME=docker: containers)
 	$(COMPOSE) up -d --wait $(INFRA)
 
 stop_mlflow_services:  ## stop every service, keep the data

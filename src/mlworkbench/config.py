@@ -128,7 +128,19 @@ class Settings(BaseSettings):
     # The local stack (`mlwb up`): every port can be moved with MLWB_<NAME>.
     stack_host: str = Field(default="127.0.0.1", description="address the stack binds to")
     mlflow_port: Port = 5000
+    jobs_port: Port = 5002
     monitoring_port: Port = 5003
+    evidently_port: Port = 8000
+    stack_loop: bool = Field(
+        default=True, description="`mlwb up` also runs the loop's own actors: the data fill and "
+        "the pipeline scheduler")
+    fill_every_seconds: float = Field(
+        default=60.0, gt=0, description="`mlwb up`'s data fill: pause between production batches")
+    fill_batch_size: int = Field(default=1000, ge=1, le=1_000_000,
+                                 description="`mlwb up`'s data fill: rows per batch")
+    schedule_every_seconds: float = Field(
+        default=600.0, ge=1, description="`mlwb up`'s scheduler: how often the pipeline runs "
+        "(its check decides whether to retrain)")
     simulator_port: Port = 5004
     classifier_port: Port = 1234
     postgres_port: Port = 5433

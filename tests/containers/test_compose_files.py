@@ -15,7 +15,7 @@ VARIANTS = {
     "default": [],
     "minio": ["-f", str(ROOT / "deploy" / "compose.minio.yaml")],
     **{f"profile-{name}": ["--profile", name]
-       for name in ("replicas", "cli", "classifier", "later")},
+       for name in ("replicas", "cli", "classifier")},
 }
 
 
@@ -26,4 +26,5 @@ def test_compose_config_is_valid(extra: list[str]) -> None:
     assert done.returncode == 0, done.stderr
     services = subprocess.run([*COMPOSE, *extra, "config", "--services"], cwd=ROOT,
                               capture_output=True, text=True, check=True, timeout=60).stdout.split()
-    assert {"postgres", "s3", "mlflow", "api", "simulator"} <= set(services)
+    assert {"postgres", "s3", "mlflow", "api", "simulator", "fill", "jobs", "monitoring",
+            "evidently", "scheduler"} <= set(services)

@@ -31,7 +31,8 @@ from mlworkbench.tracking import client as tracking
 from mlworkbench.training.recommender import RECOMMENDER
 from mlworkbench.training.train import TrainRequest, train
 
-pytestmark = pytest.mark.integration
+# the stack, two trainings through the MLflow server and a monitoring run: minutes on 2 cores
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 STACK_ENVIRONMENT = {"MLWB_ALIAS_POLL_SECONDS": "0.5", "MLWB_PREDICTION_LOG_FLUSH_SECONDS": "0.2"}
 NAME = "movielens-recommender"
 USERS = 30
@@ -63,10 +64,10 @@ def test_drift_is_detected_retrained_promoted_and_served_without_a_failed_reques
         served) -> None:
     settings, url, users = served
     paths = [f"/users/{user}/recommendations?k=10" for user in users]
-    with Hammer(url, paths) as client:
+    with Hammer(url, paths, pause_s=0.1) as client:
         time.sleep(2)  # the old version serves (and logs) these users first
         with open_store(settings) as store:
-            filler = threading.Thread(target=fill, args=(store, 0.2, 4, 2500),
+            filler = threading.Thread(target=fill, args=(store, 0.2, 3, 2500),
                                       kwargs={"drift": Drift(popularity_shift=0.6)})
             filler.start()
             filler.join()
@@ -115,7 +116,7 @@ def test_the_canary_rolls_back_a_champion_users_respond_to_less(served) -> None:
         store.ingest("interactions", feedback, source="test:what-users-did-next",
                      stage="production")
     time.sleep(1)  # the prediction log's last rows reach the store
-    outcome = canary(settings, "recommender", users=20, margin=0.05)
+    outcome = canary(settings, "recommender", users=10, margin=0.05)
     assert outcome["decision"] == "rolled back", outcome
     assert outcome["old"]["hit_rate"] - outcome["new"]["hit_rate"] > 0.05
     wait_for_version(url, 1, 15)

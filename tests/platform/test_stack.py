@@ -24,6 +24,11 @@ from mlworkbench.platform.objectstore import ObjectStore
 from mlworkbench.platform.processes import alive
 
 pytestmark = pytest.mark.integration
+STACK_ENVIRONMENT = {"MLWB_STACK_LOOP": "true",  # the data fill and the scheduler too
+                     "MLWB_FILL_EVERY_SECONDS": "5"}  # its batches show up within the tests
+
+
+LOOP_SERVICES = ("fill", "evidently", "jobs", "monitoring", "scheduler")  # the loop, alive
 
 
 def _rows(stack) -> dict:
@@ -32,7 +37,7 @@ def _rows(stack) -> dict:
 
 def test_up_starts_every_service_healthy_and_publishes_the_uris(stack) -> None:
     rows = _rows(stack)
-    for name in ("postgres", "s3", "mlflow", "simulator"):
+    for name in ("postgres", "s3", "mlflow", "simulator", *LOOP_SERVICES):
         assert rows[name].state == "RUNNING" and rows[name].healthy, rows[name]
     assert rows["api"].state == "STOPPED"  # no champion yet
     published = json.loads((stack.settings.home / STACK_FILE).read_text())
@@ -181,6 +186,50 @@ def test_mlflow_filer_and_simulator_refuse_requests_without_credentials(stack) -
                    {**json_type, "Authorization": f"Bearer {secrets.admin_token}"}) == 201
 
 
+def _json(url: str, body: dict | None = None, token: str | None = None):
+    request = urllib.request.Request(
+        url, data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json",
+                 **({"Authorization": f"Bearer {token}"} if token else {})})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def test_the_loop_services_work_on_the_stack_store_and_server(stack) -> None:
+    from mlworkbench.data.jobs import JobStore
+    from mlworkbench.data.store import Store
+    from mlworkbench.data.tables import scheduler_jobs
+
+    rows = _rows(stack)
+    database_url = stack.postgres.database_url
+    with Store(database_url) as store:  # the data fill writes production batches
+        deadline = time.monotonic() + 60
+        while not [b for b in store.batches("interactions") if b.stage == "production"]:
+            assert time.monotonic() < deadline, "no production batch from the data fill"
+            time.sleep(1)
+    engine = JobStore(database_url).engine  # the scheduler keeps its jobs in the data store
+    with engine.connect() as db:
+        scheduled = set(db.execute(sa.select(scheduler_jobs.c.id)).scalars())
+    assert scheduled == {"pipeline-recommender", "pipeline-classifier"}
+    assert "paths" in _json(f"{rows['monitoring'].url}/openapi.json")
+    assert isinstance(_json(f"{rows['evidently'].url}/api/projects"), list)
+    jobs = rows["jobs"].url  # a training job through the jobs service, the server, the store
+    job = _json(f"{jobs}/jobs", {"kind": "train", "family": "classifier"},
+                stack.secrets.admin_token)
+    deadline = time.monotonic() + 240
+    while (job := _json(f"{jobs}/jobs/{job['id']}"))["state"] not in ("succeeded", "failed"):
+        assert time.monotonic() < deadline, f"job not done in 240 s: {job}"
+        time.sleep(0.5)
+    assert job["state"] == "succeeded", job["error"]
+    assert [j.id for j in JobStore(database_url).list()] == [job["id"]]
+    engine = sa.create_engine(stack.backend_store_uri)
+    with engine.connect() as db:
+        status = db.execute(sa.text("SELECT status FROM runs WHERE run_uuid = :id"),
+                            {"id": job["run_ids"][0]}).scalar_one()
+    engine.dispose()
+    assert status == "FINISHED"
+
+
 def test_a_killed_supervisord_is_recovered_by_up_and_by_down(stack) -> None:
     def kill_supervisord() -> list[int]:
         children = [row.pid for row in stack.status() if row.pid]
@@ -192,7 +241,8 @@ def test_a_killed_supervisord_is_recovered_by_up_and_by_down(stack) -> None:
 
     left = kill_supervisord()
     rows = {row.name: row for row in stack.up()}  # would fail on a port held by an orphan
-    assert all(rows[name].healthy for name in ("postgres", "s3", "mlflow", "simulator"))
+    assert all(rows[name].healthy for name in ("postgres", "s3", "mlflow", "simulator",
+                                               *LOOP_SERVICES))
     assert not alive(left) and not set(left) & {row.pid for row in rows.values()}
 
     left = kill_supervisord()

@@ -30,7 +30,8 @@ def _print_status(rows: list[ServiceStatus]) -> None:
 
 
 def up() -> None:
-    """Start the stack (idempotent): PostgreSQL, S3, MLflow server, simulator, recommender API."""
+    """Start the stack (idempotent): PostgreSQL, S3, MLflow server, simulator, data fill,
+    Evidently UI, jobs and monitoring services, pipeline scheduler, the model APIs."""
     stack = _stack()
     rows = stack.up(report=lambda line: console.print(line))
     _print_status(rows)

@@ -101,6 +101,11 @@ def _pipeline_state(op: Operations) -> None:
     tables.metadata.create_all(op.get_bind(), tables=[tables.pipeline_state], checkfirst=True)
 
 
+def _platform_tables(op: Operations) -> None:
+    tables.metadata.create_all(op.get_bind(), tables=[tables.jobs, tables.scheduler_jobs],
+                               checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Operations], None]]] = [
     (1, "baseline: ingest_batches, items, interactions, passengers, quarantine, snapshots",
      _baseline),
@@ -110,6 +115,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Operations], None]]] = [
      _one_row_per_event),
     (4, "pipeline_state: the continuous-training lock, cooldown and failures per model",
      _pipeline_state),
+    (5, "platform tables: jobs (the jobs service), apscheduler_jobs (the pipeline schedule)",
+     _platform_tables),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -7,21 +7,32 @@ lease expired, or at once when its holder ran on this host and its process is go
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 
 from mlworkbench.data import tables as t
 from mlworkbench.data.engine import writing
-from mlworkbench.data.windows import _translated
+from mlworkbench.errors import StoreError
 
 S = t.pipeline_state.c
+
+
+@contextlib.contextmanager
+def _translated(action: str) -> Iterator[None]:
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise StoreError(f"cannot {action}: {detail}; check MLWB_DATABASE_URL") from exc
 
 
 @dataclass(frozen=True)

@@ -156,3 +156,35 @@ SERVED_TABLES = {"prediction_log": prediction_log,
                  "classifier_predictions": classifier_predictions}
 
 DATA_TABLES = {"interactions": interactions, "items": items, "passengers": passengers}
+
+# -- work the platform runs (the jobs service, the scheduler) --------------------------------
+
+JOB_STATES = ("queued", "running", "succeeded", "failed")
+ACTIVE_JOB_STATES = ("queued", "running")
+
+jobs = sa.Table(  # `mlwb jobs serve`: one row per submitted job (train, tune, pipeline, promote)
+    "jobs", metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("model_name", sa.String(255), nullable=False, index=True),
+    sa.Column("family", sa.String(32), nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("progress", sa.JSON, nullable=True),  # {"stage", "done", "total"}
+    sa.Column("run_ids", sa.JSON, nullable=False),  # MLflow runs the job made
+    sa.Column("result", sa.JSON, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("started_at", sa.DateTime, nullable=True),
+    sa.Column("finished_at", sa.DateTime, nullable=True),
+)
+
+# APScheduler 3's SQLAlchemyJobStore table, column for column (it only creates it when
+# missing, so the store's migrations own it like every other table).
+SCHEDULER_TABLE = "apscheduler_jobs"
+scheduler_jobs = sa.Table(
+    SCHEDULER_TABLE, metadata,
+    sa.Column("id", sa.Unicode(191), primary_key=True),
+    sa.Column("next_run_time", sa.Float(25), index=True),
+    sa.Column("job_state", sa.LargeBinary, nullable=False),
+)

@@ -33,7 +33,8 @@ def _served(engine: Any, name: str, version: int, users: int, first: bool,
             since: dt.datetime | None = None, until: dt.datetime | None = None) -> pd.DataFrame:
     """One served list per user: the first ``users`` users (or the last ones) served."""
     try:
-        parts = list(store_windows.iter_predictions(engine, name, version, since, until))
+        parts = list(store_windows.iter_predictions(engine, name, version, since, until,
+                                                    role="champion"))
     except DataError:
         return pd.DataFrame()
     if not parts:

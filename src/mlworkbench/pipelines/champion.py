@@ -7,6 +7,7 @@ from typing import Any
 
 from mlworkbench.config import CHAMPION_ALIAS, Settings
 from mlworkbench.data.ingest import open_store
+from mlworkbench.errors import ModelNotFoundError
 from mlworkbench.families import Family
 from mlworkbench.monitoring.windows import reference_batch_ids
 from mlworkbench.tracking import client as tracking
@@ -29,7 +30,7 @@ def current(settings: Settings, family: Family) -> ChampionInfo | None:
     name = family.model_name(settings)
     try:
         version = registry.alias_version(client, name, CHAMPION_ALIAS)
-    except Exception:  # no registered model yet
+    except ModelNotFoundError:  # no registered model yet
         return None
     if version is None:
         return None

@@ -135,7 +135,7 @@ def _steps(settings: Settings, family: str, result: PipelineResult, policy: Poli
     snap = _timed(result, "snapshot", progress, lambda: snapshot(settings, family, checked))
     lease.retrained = True
     trained = _timed(result, "retrain", progress, lambda: retrain(
-        settings, family, snap, checked, grid=grid or None, params=params))
+        settings, family, snap, grid=grid or None, params=params))
     decided = _timed(result, "gate", progress, lambda: gate(
         settings, family, trained, snap, min_gain=policy.min_gain, tolerance=policy.tolerance))
     if not decided["promoted"]:

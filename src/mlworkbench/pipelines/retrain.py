@@ -48,13 +48,12 @@ def snapshot(settings: Settings, family: str, check_result: dict[str, Any]) -> d
             "rows": len(latest.frame), "digest": latest.digest, "reference": reference}
 
 
-def retrain(settings: Settings, family: str, snapshot_result: dict[str, Any],
-            check_result: dict[str, Any] | None = None,
+def retrain(settings: Settings, family: str, snapshot_result: dict[str, Any], *,
             grid: dict[str, list[Any]] | None = None,
             params: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train on the snapshot with the champion's model kind and hyperparameters (``params``
-    overrides some; its ``model`` key another kind), or tune over ``grid``; the new version becomes ``challenger`` (or, for
-    a model without versions, its first champion)."""
+    overrides some; its ``model`` key another kind), or tune over ``grid``; the new version
+    becomes ``challenger`` (or, for a model without versions, its first champion)."""
     part = families.get(family)
     trainer = part.trainer
     best = champions.current(settings, part)

@@ -132,14 +132,14 @@ def mlflow_service(settings: Settings, backend_store_uri: str,
             **(auth or {}),
         }),
         url=url, ports=[(settings.mlflow_port, "MLWB_MLFLOW_PORT")],
-        healthy=lambda: http_ok(f"{url}/health"), timeout_s=90.0, wave=2,
+        healthy=lambda: http_ok(f"{url}/health"), timeout_s=180.0, wave=2,  # slow under load
     )
 
 
 def _mlwb_service(settings: Settings, name: str, title: str, args: list[str], port: int,
                   setting: str, health_path: str, database_url: str | None,
                   wave: int, serves: str | None = None,
-                  secrets: dict[str, str] | None = None) -> Service:
+                  secrets: dict[str, str] | None = None, timeout_s: float = 60.0) -> Service:
     """An ``mlwb ...`` HTTP service, pointed at the stack's tracking server and data store."""
     url = f"http://{settings.stack_host}:{port}"
     command = [executable("mlwb", "mlworkbench"), *args,
@@ -155,7 +155,7 @@ def _mlwb_service(settings: Settings, name: str, title: str, args: list[str], po
             **(secrets or {}),
         }),
         url=url, ports=[(port, setting)],
-        healthy=lambda: http_ok(f"{url}{health_path}"), timeout_s=60.0, wave=wave,
+        healthy=lambda: http_ok(f"{url}{health_path}"), timeout_s=timeout_s, wave=wave,
         serves=serves,
     )
 
@@ -166,7 +166,8 @@ def model_service(settings: Settings, name: str, title: str, model_name: str, po
     """A model family's API serving the registry's champion; its prediction log in the store."""
     model = f"models:/{model_name}@{CHAMPION_ALIAS}"
     return _mlwb_service(settings, name, title, ["serve", model], port, setting, "/ready",
-                         database_url, wave=3, serves=model_name, secrets=secrets)
+                         database_url, wave=3, serves=model_name, secrets=secrets,
+                         timeout_s=180.0)  # loading the model from S3 is slow under load
 
 
 def simulator_service(settings: Settings, database_url: str | None = None,
@@ -176,3 +177,72 @@ def simulator_service(settings: Settings, database_url: str | None = None,
                          settings.simulator_port, "MLWB_SIMULATOR_PORT", "/health", database_url,
                          wave=2,  # needs only the data store: starts beside the MLflow server
                          secrets=secrets)
+
+
+def jobs_service(settings: Settings, database_url: str | None = None,
+                 secrets: dict[str, str] | None = None) -> Service:
+    """The jobs service (POST /jobs: train, tune, promote, pipeline runs in the background)."""
+    return _mlwb_service(settings, "jobs", "jobs service", ["jobs", "serve"], settings.jobs_port,
+                         "MLWB_JOBS_PORT", "/health", database_url, wave=4, secrets=secrets,
+                         timeout_s=120.0)
+
+
+def monitoring_service(settings: Settings, database_url: str | None = None,
+                       secrets: dict[str, str] | None = None) -> Service:
+    """The monitoring service (reports, verdicts, the page); healthy once its app answers."""
+    return _mlwb_service(settings, "monitoring", "monitoring service", ["monitor", "serve"],
+                         settings.monitoring_port, "MLWB_MONITORING_PORT", "/openapi.json",
+                         database_url, wave=4, secrets=secrets,
+                         timeout_s=180.0)  # Evidently's import alone takes tens of seconds
+
+
+def evidently_service(settings: Settings, workspace: Path) -> Service:
+    """``evidently ui`` on the monitoring runs' Evidently workspace (their numbers over time)."""
+    host, port = settings.stack_host, settings.evidently_port
+    url = f"http://{host}:{port}"
+    command = [executable("evidently", "evidently"), "ui", "--workspace", str(workspace),
+               "--host", host, "--port", str(port)]
+    return Service(
+        name="evidently", title="Evidently UI",
+        program=Program("evidently", command, environment={"DO_NOT_TRACK": "true"}),
+        url=url, ports=[(port, "MLWB_EVIDENTLY_PORT")],
+        healthy=lambda: http_ok(f"{url}/api/version"), timeout_s=180.0, wave=3,
+        before_start=lambda: workspace.mkdir(parents=True, exist_ok=True),
+    )
+
+
+def worker_service(settings: Settings, name: str, title: str, args: list[str],
+                   running: Callable[[], bool], database_url: str | None, wave: int,
+                   secrets: dict[str, str] | None = None) -> Service:
+    """An ``mlwb ...`` process that listens on no port (the data fill, the scheduler): healthy
+    while supervisord holds it running (it has stayed up past its start time)."""
+    command = [executable("mlwb", "mlworkbench"), *args]
+    return Service(
+        name=name, title=title,
+        program=Program(name, command, environment={
+            **SERVER_ENV,
+            "MLWB_HOME": str(settings.home),
+            "MLWB_TRACKING_URI": settings.stack_tracking_uri,
+            "OPENBLAS_NUM_THREADS": "1",
+            **({"MLWB_DATABASE_URL": database_url} if database_url else {}),
+            **(secrets or {}),
+        }),
+        url=f"mlwb {' '.join(args)}", ports=[], healthy=running, timeout_s=60.0, wave=wave,
+    )
+
+
+def fill_service(settings: Settings, running: Callable[[], bool],
+                 database_url: str | None = None) -> Service:
+    """``mlwb data fill``: simulated production batches into the store, one every while."""
+    return worker_service(settings, "fill", "data fill", [
+        "data", "fill", "--every", f"{settings.fill_every_seconds:g}s",
+        "--batch-size", str(settings.fill_batch_size)], running, database_url, wave=3)
+
+
+def scheduler_service(settings: Settings, running: Callable[[], bool],
+                      database_url: str | None = None,
+                      secrets: dict[str, str] | None = None) -> Service:
+    """``mlwb pipeline schedule``: the continuous-training pipeline of every family."""
+    return worker_service(settings, "scheduler", "pipeline scheduler", [
+        "pipeline", "schedule", "--every", f"{settings.schedule_every_seconds:g}s"],
+        running, database_url, wave=4, secrets=secrets)

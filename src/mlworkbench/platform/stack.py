@@ -2,9 +2,12 @@
 
 ``up`` starts, each step only once the one before is healthy: PostgreSQL (unless
 MLWB_BACKEND_STORE_URI names another server); the S3 server (unless MLWB_S3_ENDPOINT_URL
-names another); the MLflow server and, beside it, the simulator; the recommender API once a
-champion exists. Then it writes the URIs to the workspace (``stack/stack.json``), so plain
-``mlwb`` commands there use the running stack. ``down`` stops everything and keeps the data.
+names another); the MLflow server and, beside it, the simulator; the data fill (``mlwb data
+fill``), ``evidently ui`` and each model family's API once it has a champion; then the jobs
+service, the monitoring service and the pipeline scheduler (``mlwb pipeline schedule``): the
+continuous-training loop is alive after one command. Then it writes the URIs to the
+workspace (``stack/stack.json``), so plain ``mlwb`` commands there use the running stack.
+``down`` stops everything and keeps the data.
 """
 
 from __future__ import annotations
@@ -23,9 +26,14 @@ from mlworkbench.platform.objectstore import ObjectStore
 from mlworkbench.platform.secrets import MLFLOW_ADMIN, stack_secrets, write_private
 from mlworkbench.platform.services import (
     Service,
+    evidently_service,
+    fill_service,
+    jobs_service,
     mlflow_service,
     model_service,
+    monitoring_service,
     s3_service,
+    scheduler_service,
     simulator_service,
 )
 from mlworkbench.platform.stack_postgres import postgres_service
@@ -88,19 +96,31 @@ class Stack:
     def services(self) -> list[Service]:
         """Every service the stack supervises, in start order."""
         from mlworkbench import families  # the families' code, only when services are listed
+        from mlworkbench.monitoring import records
         found = [self.postgres.service] if self.postgres else []
         if not self.settings.s3_endpoint_url:
             found.append(s3_service(self.settings, self.secrets.seaweedfs_key))
         database_url = self.postgres.database_url if self.postgres else self.settings.database_url
         clients = {f"MLWB_{key.upper()}": value for key, value in self.client_settings.items()}
         found += [mlflow_service(self.settings, self.backend_store_uri, self._mlflow_auth()),
-                  simulator_service(self.settings, database_url, clients)]
+                  simulator_service(self.settings, database_url, clients),
+                  evidently_service(self.settings, records.workspace_path(self.settings)),
+                  jobs_service(self.settings, database_url, clients),
+                  monitoring_service(self.settings, database_url, clients)]
+        if self.settings.stack_loop:  # the loop's own actors: new data, and runs on schedule
+            found += [fill_service(self.settings, self._running("fill"), database_url),
+                      scheduler_service(self.settings, self._running("scheduler"),
+                                        database_url, clients)]
         for family in families.FAMILIES.values():  # one API per family, once it has a champion
             name = "api" if family.name == "recommender" else f"{family.name}-api"
             found.append(model_service(self.settings, name, f"{family.name} API",
                                        family.model_name(self.settings), family.port(self.settings),
                                        family.port_setting, database_url, clients))
         return found
+
+    def _running(self, name: str) -> Callable[[], bool]:
+        """A health check for a process without a port: supervisord holds it RUNNING."""
+        return lambda: self.supervisor.info().get(name, {}).get("statename") == "RUNNING"
 
     # -- up -------------------------------------------------------------------------------
     def up(self, report: Report = lambda _: None) -> list[ServiceStatus]:
@@ -183,6 +203,9 @@ class Stack:
             "serve_port": self.settings.serve_port,
             "classifier_port": self.settings.classifier_port,
             "simulator_port": self.settings.simulator_port,
+            "jobs_port": self.settings.jobs_port,
+            "monitoring_port": self.settings.monitoring_port,
+            "evidently_port": self.settings.evidently_port,
             "s3_port": self.settings.s3_port,
             "s3_aux_port": self.settings.s3_aux_port,
             "postgres_port": self.settings.postgres_port,

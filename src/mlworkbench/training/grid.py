@@ -47,9 +47,15 @@ def read_grid_file(path: Path) -> dict[str, list[Any]]:
 Validate = Callable[[dict[str, Any]], dict[str, Any]]  # the family's hyperparameter check
 
 
-def build_grid(validate: Validate, options: Iterable[str] = (), file: Path | None = None) -> Grid:
-    """Merge ``--grid`` options and a grid file; check every value with ``validate``."""
+def build_grid(validate: Validate, options: Iterable[str] = (), file: Path | None = None,
+               given: Mapping[str, list[Any]] | None = None) -> Grid:
+    """Merge ``--grid`` options, a grid file and a ``given`` mapping (an API request's);
+    check every value with ``validate``."""
     raw: dict[str, list[Any]] = read_grid_file(file) if file else {}
+    for name, values in (given or {}).items():
+        if name in raw:
+            raise InvalidParameterError(name, "the grid", "given once", "twice")
+        raw[name] = values if isinstance(values, list) else [values]
     for option in options:
         name, values = parse_grid_option(option)
         if name in raw:

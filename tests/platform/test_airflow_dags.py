@@ -1,0 +1,110 @@
+"""The Airflow DAGs (deploy/airflow/dags) under `airflow dags test` on SQLite, Airflow in its own
+venv (`make airflow`), every task run in this project's environment.
+
+The continuous-training DAG's tasks come in the pipeline's order, and with a champion and no
+new data its retrain (and all after it) is skipped; the data-fill DAG writes one production
+batch into the data store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from mlworkbench.config import Settings, get_settings
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+DAGS = ROOT / "deploy" / "airflow" / "dags"
+AIRFLOW = ROOT / ".venv-airflow" / "bin" / "airflow"
+STEPS = ["check", "retrain_needed", "snapshot", "retrain", "gate", "verify"]
+
+_DAG_SHAPE = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(sys.argv[1])
+assert not bag.import_errors, bag.import_errors
+print(json.dumps({dag_id: {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks}
+                  for dag_id, dag in bag.dags.items()}))
+"""
+
+
+@pytest.fixture(scope="module")
+def airflow_env(tmp_path_factory) -> dict[str, str]:
+    assert AIRFLOW.exists(), "Airflow is not installed: run `make airflow` (.venv-airflow)"
+    home = tmp_path_factory.mktemp("airflow")
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("MLWB_", "MLFLOW_", "AIRFLOW"))}
+    env |= {"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "MLWB_AIRFLOW_PROJECT_PYTHON": sys.executable,
+            "MLWB_HOME": str(home / "mlwb"), "OPENBLAS_NUM_THREADS": "1"}
+    _airflow(env, "db", "migrate")
+    return env
+
+
+def _airflow(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([str(AIRFLOW), *args], env=env, capture_output=True, text=True,
+                          timeout=600, check=False)
+    assert done.returncode == 0, f"airflow {' '.join(args)}:\n{done.stdout[-3000:]}\n" \
+                                 f"{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def _states(env: dict[str, str], dag_id: str) -> dict[str, str]:
+    engine = sa.create_engine(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    with engine.connect() as db:
+        rows = db.execute(sa.text("SELECT task_id, state FROM task_instance WHERE dag_id = :d"),
+                          {"d": dag_id}).all()
+    engine.dispose()
+    return dict(rows)
+
+
+def _settings(env: dict[str, str], monkeypatch) -> Settings:
+    monkeypatch.setenv("MLWB_HOME", env["MLWB_HOME"])
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def test_the_dags_load_and_their_tasks_come_in_the_pipelines_order(airflow_env) -> None:
+    python = str(AIRFLOW.parent / "python")
+    shape = json.loads(subprocess.run([python, "-c", _DAG_SHAPE, str(DAGS)], env=airflow_env,
+                                      capture_output=True, text=True, check=True,
+                                      timeout=300).stdout.strip().splitlines()[-1])
+    assert set(shape) == {"mlwb_continuous_training", "mlwb_data_fill"}
+    loop = shape["mlwb_continuous_training"]
+    assert set(loop) == set(STEPS)
+    for before, after in zip(STEPS, STEPS[1:], strict=False):
+        assert after in loop[before], (before, loop[before])
+    assert loop["check"] == ["retrain_needed", "snapshot"]  # its output goes on
+    assert shape["mlwb_data_fill"] == {"production_batch": []}
+
+
+def test_nothing_new_skips_the_retrain_then_the_data_fill_writes_a_batch(
+        airflow_env, monkeypatch) -> None:
+    from mlworkbench.data.store import Store
+    from mlworkbench.training.classifier import CLASSIFIER
+    from mlworkbench.training.train import train
+
+    settings = _settings(airflow_env, monkeypatch)
+    assert train(CLASSIFIER, settings=settings).champion_version == 1
+
+    _airflow(airflow_env, "dags", "test", "mlwb_continuous_training", "-c",
+             json.dumps({"family": "classifier"}))
+    states = _states(airflow_env, "mlwb_continuous_training")
+    assert states == {"check": "success", "retrain_needed": "success", "snapshot": "skipped",
+                      "retrain": "skipped", "gate": "skipped", "verify": "skipped"}
+
+    _airflow(airflow_env, "dags", "test", "mlwb_data_fill", "-c", json.dumps({"batch_size": 50}))
+    assert _states(airflow_env, "mlwb_data_fill") == {"production_batch": "success"}
+    with Store(settings.resolved_database_url) as store:
+        production = [b for b in store.batches("interactions") if b.stage == "production"]
+    assert len(production) == 1 and production[0].received == 50
+    get_settings.cache_clear()
