@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AIRFLOW_VENV ?= .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
-AIRFLOW_SPEC ?= apache-airflow>=3.1,<4
+AIRFLOW_SPEC ?= apache-airflow==3.3.2
 MODEL ?= models:/movielens-recommender@champion
 PYTEST_ARGS ?=
 
