@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=4 << 20, ge=1024, le=1 << 30,
                                 description="request body size, at most (more gets 413 unread)")
+    shadow_share: float = Field(
+        default=0.0, ge=0.0, le=1.0,
+        description="share of requests also scored by the challenger, off the response path; "
+                    "0 = off")
+    shadow_queue: int = Field(default=1_000, ge=1, le=1_000_000,
+                              description="requests waiting for shadow scoring, at most")
 
     # The local stack (`mlwb up`): every port can be moved with MLWB_<NAME>.
     stack_host: str = Field(default="127.0.0.1", description="address the stack binds to")

@@ -28,8 +28,8 @@ class Predicted:
         return [
             {"request_id": self.request_id, "served_at": self.served_at,
              "model_name": self.model_name, "model_version": self.model_version,
-             "source": self.source, **passenger.model_dump(), "probability": probability,
-             "survived": probability >= 0.5}
+             "role": "champion", "source": self.source, **passenger.model_dump(),
+             "probability": probability, "survived": probability >= 0.5}
             for passenger, probability in zip(self.passengers, self.probabilities.tolist(),
                                               strict=True)
         ]

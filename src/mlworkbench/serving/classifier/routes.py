@@ -9,6 +9,7 @@ import numpy as np
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from mlworkbench.serving.classifier import shadow
 from mlworkbench.serving.classifier.logged import Predicted
 from mlworkbench.serving.classifier.schemas import (
     Passenger,
@@ -57,6 +58,7 @@ def _answer(service: ServiceDep, model: LoadedModel, request_id: str, source: st
     probabilities = _score(model, passengers)
     service.log.submit(Predicted(request_id, dt.datetime.now(dt.UTC), model.name,
                                  model.version, source, passengers, probabilities))
+    service.shadow.offer(request_id, shadow.predicted, source, passengers)
     return [{"survived": bool(p >= 0.5), "probability": round(float(p), 6)}
             for p in probabilities]
 

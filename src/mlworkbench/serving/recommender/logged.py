@@ -32,7 +32,7 @@ class Served:
         return [
             {"request_id": self.request_id, "served_at": self.served_at,
              "model_name": self.model_name, "model_version": self.model_version,
-             "source": self.source, "user_id": user, "fallback": fallback,
+             "role": "champion", "source": self.source, "user_id": user, "fallback": fallback,
              "items": orjson.dumps(items[keep].tolist()).decode(),
              "scores": orjson.dumps(np.round(scores[keep].astype(np.float64), 6).tolist()).decode()}
             for user, items, scores, keep, fallback in zip(
