@@ -13,6 +13,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "mlworkbench"
 LAYERS = [
     {"errors"},
     {"config"},
+    {"web"},
     {"tracking"},
     {"data"},
     {"models"},

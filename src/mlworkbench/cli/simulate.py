@@ -82,7 +82,7 @@ def serve(
     import uvicorn
 
     from mlworkbench.config import get_settings
-    from mlworkbench.serving.simulator_app import build_app
+    from mlworkbench.data.simulator_service import build_app
 
     settings = get_settings()
     host, port = host or settings.stack_host, port or settings.simulator_port

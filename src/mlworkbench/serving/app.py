@@ -19,16 +19,17 @@ from fastapi import FastAPI
 from mlworkbench import __version__
 from mlworkbench.config import Settings, get_settings
 from mlworkbench.errors import ConfigError
-from mlworkbench.serving import errors
 from mlworkbench.serving.bounded import StoreGuard
 from mlworkbench.serving.deps import Service
 from mlworkbench.serving.family import ServedFamily
+from mlworkbench.serving.fast_lane import ServiceApp
 from mlworkbench.serving.metrics import ServiceMetrics
 from mlworkbench.serving.middleware import ServiceMiddleware
 from mlworkbench.serving.model_holder import LoadedModel, ModelHolder
 from mlworkbench.serving.prediction_log import PredictionLog
 from mlworkbench.serving.routes import admin, health, invocations, metrics, model
 from mlworkbench.serving.shadow import ShadowScorer
+from mlworkbench.web import errors
 
 logger = logging.getLogger(__name__)
 
@@ -76,9 +77,10 @@ def create_app(holder: ModelHolder, settings: Settings | None = None) -> FastAPI
             holder.stop_polling()
             log.close()
 
-    app = FastAPI(title=family.title, version=__version__,
-                  description=family.description + COMMON, lifespan=lifespan)
+    app = ServiceApp(title=family.title, version=__version__,
+                     description=family.description + COMMON, lifespan=lifespan)
     app.state.service = service
+    app.use_lanes(service, family.lanes)  # the hot routes, ahead of the framework
     errors.install(app)
     for router in (health.router, model.router, *family.routers, invocations.router,
                    admin.router, metrics.router):

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
-from mlworkbench.serving.errors import NotReadyError
+from mlworkbench.web.errors import NotReadyError
 
 T = TypeVar("T")
 

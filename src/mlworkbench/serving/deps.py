@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-import uuid
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -11,11 +9,13 @@ from fastapi import Depends, Request
 
 from mlworkbench.config import Settings
 from mlworkbench.serving.bounded import StoreGuard
-from mlworkbench.serving.errors import AuthError, NotReadyError
 from mlworkbench.serving.metrics import ServiceMetrics
 from mlworkbench.serving.model_holder import LoadedModel, ModelHolder
 from mlworkbench.serving.prediction_log import PredictionLog
+from mlworkbench.serving.request_ids import request_id_of
 from mlworkbench.serving.shadow import ShadowScorer
+from mlworkbench.web.auth import check_admin
+from mlworkbench.web.errors import NotReadyError
 
 
 @dataclass
@@ -44,23 +44,11 @@ async def current_model(request: Request) -> LoadedModel:
 
 async def request_id(request: Request) -> str:
     """The client's ``X-Request-ID`` when printable and at most 64 characters, else a new one."""
-    given = request.headers.get("x-request-id")
-    if given and len(given) <= 64 and given.isprintable():
-        return given
-    return uuid.uuid4().hex
+    return request_id_of(request.headers.get("x-request-id"))
 
 
 async def require_admin(request: Request) -> None:
-    token = request.app.state.service.settings.admin_token
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given:
-        raise AuthError("admin endpoint: send 'Authorization: Bearer <MLWB_ADMIN_TOKEN>'",
-                        "Authorization", headers={"WWW-Authenticate": "Bearer"})
-    if not token:
-        raise AuthError("admin endpoints are disabled: the server has no MLWB_ADMIN_TOKEN",
-                        "Authorization", status=403)
-    if not hmac.compare_digest(given.encode(), token.encode()):
-        raise AuthError("the bearer token is not the admin token", "Authorization", status=403)
+    check_admin(request, request.app.state.service.settings.admin_token, "admin endpoints")
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]

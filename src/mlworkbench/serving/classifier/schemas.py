@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlworkbench.serving.errors import ServiceError
 from mlworkbench.serving.schemas import ModelRef
+from mlworkbench.web.errors import ServiceError
 
 PCLASS = {"1": 1, "2": 2, "3": 3, "1st": 1, "2nd": 2, "3rd": 3}
 SEX = {"female": "female", "male": "male", "f": "female", "m": "male"}

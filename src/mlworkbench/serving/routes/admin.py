@@ -9,9 +9,9 @@ from starlette.responses import Response
 from mlworkbench.errors import MlwbError, ModelNotFoundError, TrackingError
 from mlworkbench.serving.deps import Admin, ServiceDep
 from mlworkbench.serving.encoding import dumps
-from mlworkbench.serving.errors import ServiceError
 from mlworkbench.serving.model_holder import LoadedModel
 from mlworkbench.serving.schemas import ErrorResponse, ReloadResponse
+from mlworkbench.web.errors import ServiceError
 
 
 def refused(exc: MlwbError, serving: LoadedModel | None) -> ServiceError:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from mlworkbench.serving.encoding import dumps
-from mlworkbench.serving.errors import json_error
+from mlworkbench.web.errors import json_error
 
 router = APIRouter(tags=["health"])
 

@@ -1,9 +1,10 @@
-"""Every error becomes a JSON answer ``{"detail": message, "field": name-or-null}`` here,
-in one place; no traceback ever reaches a client.
+"""The error contract of every HTTP service of the workbench (model APIs, simulator,
+monitoring, jobs): each error becomes a JSON answer ``{"detail": message, "field":
+name-or-null}`` here, in one place; no traceback ever reaches a client.
 
 Status codes: 400 body is not JSON · 401/403 admin auth · 404 unknown item or model ·
-409 nothing precomputed · 413 batch over the limit · 422 invalid field · 503 no model
-loaded or the store/registry is down · 500 anything unexpected (logged, with request id).
+409 conflict · 413 batch over the limit · 422 invalid field · 503 no model loaded or the
+store/registry is down · 500 anything unexpected (logged, with an incident id).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class AuthError(ServiceError):
     status = 401
 
 
-class PrecomputedMissingError(ServiceError):
+class ConflictError(ServiceError):
     status = 409
 
 

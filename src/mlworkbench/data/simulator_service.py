@@ -3,12 +3,11 @@
 ``POST /batches`` writes one batch (a production batch with optional drift, or the
 training/testing window) and answers its id and counts; it needs ``Authorization: Bearer
 $MLWB_ADMIN_TOKEN`` (no token set: writes are refused). ``GET /batches/{id}`` reads a
-batch back. Errors use the serving API's JSON shape (``serving/errors.py``).
+batch back. Errors follow the services' JSON contract (``web/errors.py``).
 """
 
 from __future__ import annotations
 
-import hmac
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,7 +22,8 @@ from mlworkbench.data.datasets import load_movielens
 from mlworkbench.data.ingest import open_store
 from mlworkbench.data.simulator import Drift, Simulator
 from mlworkbench.data.store import Batch, Store
-from mlworkbench.serving import errors
+from mlworkbench.web import errors
+from mlworkbench.web.auth import check_admin
 
 
 class DriftOptions(BaseModel):
@@ -72,17 +72,7 @@ class _State:
 
 def require_token(request: Request) -> None:
     """Writes need the admin bearer token (the same check as the API's /admin routes)."""
-    token = request.app.state.simulator.token
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given:
-        raise errors.AuthError("writing needs 'Authorization: Bearer <MLWB_ADMIN_TOKEN>'",
-                               "Authorization", headers={"WWW-Authenticate": "Bearer"})
-    if not token:
-        raise errors.AuthError("writes are disabled: the simulator has no MLWB_ADMIN_TOKEN",
-                               "Authorization", status=403)
-    if not hmac.compare_digest(given.encode(), token.encode()):
-        raise errors.AuthError("the bearer token is not the admin token", "Authorization",
-                               status=403)
+    check_admin(request, request.app.state.simulator.token, "writes")
 
 
 def build_app(settings: Settings | None = None) -> FastAPI:

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mlworkbench.config import get_settings
-from mlworkbench.serving.simulator_app import build_app
+from mlworkbench.data.simulator_service import build_app
 
 TOKEN = "simulator-test-token"
 
