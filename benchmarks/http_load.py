@@ -11,7 +11,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +86,17 @@ class Service:
     command: list[str]
     port: int
     ready_path: str
+    answers: Callable[[int], list] | None = None  # port -> answers to a fixed sample
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Resident memory (MiB): the processes that answer requests (the tree's leaves), their
+    proportional share (PSS, shared pages split), and any launcher above them apart."""
+
+    serving_rss: float
+    serving_pss: float
+    launcher_rss: float
 
 
 @dataclass(frozen=True)
@@ -102,7 +113,10 @@ class Measured:
     rounds: int
     samples: dict[tuple[str, str], list[Sample]] = field(default_factory=dict)
     startup_s: dict[str, list[float]] = field(default_factory=dict)
-    rss_mib: dict[str, list[float]] = field(default_factory=dict)
+    memory: dict[str, list[Memory]] = field(default_factory=dict)
+    loadavg: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    answers: dict[str, list[list]] = field(default_factory=dict)  # per round
+    access_log_lines: dict[str, int] = field(default_factory=dict)
 
     def of(self, service: str, load: str) -> list[Sample]:
         return self.samples[service, load]
@@ -135,11 +149,37 @@ def wait_ready(url: str, process: subprocess.Popen, timeout: float = 120) -> flo
     raise SystemExit(f"{url} not ready after {timeout}s")
 
 
-def rss_mib(pid: int) -> float:
-    """Resident memory of a process and its children (the peer is a launcher + uvicorn)."""
-    out = subprocess.run(["ps", "-o", "rss=", "--ppid", str(pid)], capture_output=True, text=True)
-    own = subprocess.run(["ps", "-o", "rss=", "-p", str(pid)], capture_output=True, text=True)
-    return sum(int(v) for v in (out.stdout + own.stdout).split()) / 1024
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
+                         text=True).stdout
+    return [int(v) for v in out.split()]
+
+
+def _kib(pid: int, path: str, key: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/{path}").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def memory(pid: int) -> Memory:
+    """The process tree under ``pid`` split into the serving processes (leaves: the peer's
+    uvicorn, ``mlwb serve``'s one process or its workers) and the launchers above them
+    (the peer's ``mlflow models serve``, a multi-worker supervisor)."""
+    tree, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        children = _children(current)
+        tree.append((current, bool(children)))
+        stack.extend(children)
+    leaves = [p for p, parent in tree if not parent]
+    launchers = [p for p, parent in tree if parent]
+    return Memory(sum(_kib(p, "status", "VmRSS") for p in leaves) / 1024,
+                  sum(_kib(p, "smaps_rollup", "Pss") for p in leaves) / 1024,
+                  sum(_kib(p, "status", "VmRSS") for p in launchers) / 1024)
 
 
 @contextmanager
@@ -187,15 +227,18 @@ def check_answers(port: int, request: Request, batch: int) -> None:
 
 
 def wrk(port: int, request: Request, load: Load, duration: float, script: Path,
-        raw: Path) -> Sample:
+        raw: Path) -> tuple[Sample, float]:
+    """One measurement (after a 2 s warm-up) and the 1-minute load average as it started."""
     script.write_text(request.script(load.batch))
     threads = min(2, load.connections)
     command = ["wrk", f"-t{threads}", f"-c{load.connections}", f"-d{int(duration)}s",
                "--latency", "--timeout", "30s", "-s", str(script), f"http://127.0.0.1:{port}"]
     subprocess.run(command[:3] + ["-d2s"] + command[4:], capture_output=True, check=True)  # warm
+    loadavg = os.getloadavg()
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    raw.write_text(f"$ {' '.join(command)}\n{out}")
-    return parse(out)
+    raw.write_text(f"$ {' '.join(command)}\n# load average before: "
+                   f"{' '.join(f'{v:.2f}' for v in loadavg)}\n{out}")
+    return parse(out), loadavg[0]
 
 
 def slug(text: str) -> str:
@@ -216,11 +259,20 @@ def measure(services: Sequence[Service], loads: Sequence[Load], rounds: int, dur
                     request = load.requests[service.name]
                     check_answers(service.port, request, load.batch)
                     name = f"serving-{tag}-{service.name}-{slug(load.name)}"
-                    sample = wrk(service.port, request, load, duration,
-                                 workdir / f"{name}.lua", raw_dir / f"{name}-r{round_no}.txt")
+                    sample, loadavg = wrk(service.port, request, load, duration,
+                                          workdir / f"{name}.lua",
+                                          raw_dir / f"{name}-r{round_no}.txt")
                     measured.samples.setdefault((service.name, load.name), []).append(sample)
+                    measured.loadavg.setdefault((service.name, load.name), []).append(loadavg)
                 measured.startup_s.setdefault(service.name, []).append(ready)
-                measured.rss_mib.setdefault(service.name, []).append(rss_mib(pid))
+                measured.memory.setdefault(service.name, []).append(memory(pid))
+                if service.answers is not None:
+                    measured.answers.setdefault(service.name, []).append(
+                        service.answers(service.port))
+    for service in services:
+        log = workdir / f"{tag}-{service.name}.log"
+        measured.access_log_lines[service.name] = sum(
+            ' HTTP/1.1" ' in line for line in log.read_text(errors="replace").splitlines())
     return measured
 
 
@@ -237,24 +289,40 @@ def _ratio(values: list[float]) -> str:
 def table(measured: Measured, loads: Sequence[Load], unit: str, peer: str,
           ours: str) -> list[str]:
     """A markdown table: per load, each side's req/s and records/s (median, with min-max over
-    rounds), median p50 / p99, the per-round ratio of ours to the peer's, and failures."""
-    lines = [f"| workload | {peer} req/s | {peer} {unit}/s | {peer} p50 / p99 ms | {ours} req/s "
-             f"| {ours} {unit}/s | {ours} p50 / p99 ms | {unit}/s ratio "
-             f"| socket errors / non-2xx ({peer}; {ours}) |", "|---" * 9 + "|"]
+    rounds), median p50 and p99 (p99 min-max), the per-round ratio of ours to the peer's,
+    failures, and the 1-minute load average when the rows started; then memory and startup."""
+    lines = [f"| workload | {peer} req/s | {peer} {unit}/s | {peer} p50 ms | {peer} p99 ms "
+             f"| {ours} req/s | {ours} {unit}/s | {ours} p50 ms | {ours} p99 ms "
+             f"| {unit}/s ratio | socket errors / non-2xx ({peer}; {ours}) | load avg |",
+             "|---" * 12 + "|"]
     for load in loads:
         cells = [load.name]
         for side in (peer, ours):
-            rates = [s.requests_per_s for s in measured.of(side, load.name)]
+            samples = measured.of(side, load.name)
+            rates = [s.requests_per_s for s in samples]
             cells += [_rate(rates), _rate([r * load.batch for r in rates]),
-                      f"{measured.median(side, load.name, 'p50_ms'):.2f} / "
-                      f"{measured.median(side, load.name, 'p99_ms'):.2f}"]
+                      f"{measured.median(side, load.name, 'p50_ms'):.2f}",
+                      _ms_spread([s.p99_ms for s in samples])]
         cells.append(_ratio(measured.ratios(ours, peer, load.name)))
         failures = [measured.failures(side, load.name) for side in (peer, ours)]
         cells.append("; ".join(f"{errors} / {statuses}" for errors, statuses in failures))
+        loads_seen = [v for side in (peer, ours) for v in measured.loadavg[side, load.name]]
+        cells.append(f"{min(loads_seen):.1f}-{max(loads_seen):.1f}")
         lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
     for side in (peer, ours):
-        startup, rss = (statistics.median(values[side])
-                        for values in (measured.startup_s, measured.rss_mib))
-        lines.append(f"{side}: startup to first ready {startup:.1f} s, resident memory "
-                     f"{rss:.0f} MiB")
+        mem = measured.memory[side]
+        serving = statistics.median(m.serving_rss for m in mem)
+        pss = statistics.median(m.serving_pss for m in mem)
+        launcher = statistics.median(m.launcher_rss for m in mem)
+        startup = statistics.median(measured.startup_s[side])
+        lines.append(f"{side}: serving process(es) RSS {serving:.0f} MiB (PSS {pss:.0f} MiB)"
+                     + (f", launcher apart {launcher:.0f} MiB" if launcher else "")
+                     + f"; startup to first ready {startup:.1f} s; access-log lines "
+                     f"{measured.access_log_lines.get(side, 0)}")
     return lines
+
+
+def _ms_spread(values: list[float]) -> str:
+    middle = f"{statistics.median(values):.2f}"
+    return middle if len(values) == 1 else f"{middle} ({min(values):.2f}-{max(values):.2f})"

@@ -22,6 +22,7 @@ from mlworkbench.errors import ConfigError
 from mlworkbench.serving.bounded import StoreGuard
 from mlworkbench.serving.deps import Service
 from mlworkbench.serving.family import ServedFamily
+from mlworkbench.serving.fast_lane import ServiceApp
 from mlworkbench.serving.metrics import ServiceMetrics
 from mlworkbench.serving.middleware import ServiceMiddleware
 from mlworkbench.serving.model_holder import LoadedModel, ModelHolder
@@ -72,9 +73,10 @@ def create_app(holder: ModelHolder, settings: Settings | None = None) -> FastAPI
             holder.stop_polling()
             log.close()
 
-    app = FastAPI(title=family.title, version=__version__,
-                  description=family.description + COMMON, lifespan=lifespan)
+    app = ServiceApp(title=family.title, version=__version__,
+                     description=family.description + COMMON, lifespan=lifespan)
     app.state.service = service
+    app.use_lanes(service, family.lanes)  # the hot routes, ahead of the framework
     errors.install(app)
     for router in (health.router, model.router, *family.routers, invocations.router,
                    admin.router, metrics.router):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -13,6 +12,7 @@ from mlworkbench.serving.bounded import StoreGuard
 from mlworkbench.serving.metrics import ServiceMetrics
 from mlworkbench.serving.model_holder import LoadedModel, ModelHolder
 from mlworkbench.serving.prediction_log import PredictionLog
+from mlworkbench.serving.request_ids import request_id_of
 from mlworkbench.web.auth import check_admin
 from mlworkbench.web.errors import NotReadyError
 
@@ -42,10 +42,7 @@ async def current_model(request: Request) -> LoadedModel:
 
 async def request_id(request: Request) -> str:
     """The client's ``X-Request-ID`` when printable and at most 64 characters, else a new one."""
-    given = request.headers.get("x-request-id")
-    if given and len(given) <= 64 and given.isprintable():
-        return given
-    return uuid.uuid4().hex
+    return request_id_of(request.headers.get("x-request-id"))
 
 
 async def require_admin(request: Request) -> None:

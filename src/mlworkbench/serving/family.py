@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from mlworkbench.models.pyfunc import load_pyfunc
+from mlworkbench.serving.fast_lane import Lane
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class ServedFamily:
     unwrap: Callable[[Any, str], Any]  # (pyfunc, uri) -> its model; DataError if not its own
     prepare: Callable[[Any, str, int | None], Any]  # per-version pieces answers reuse
     describe: Callable[[Any], dict[str, Any]]  # what /model says besides name and metrics
+    lanes: tuple[Lane, ...] = ()  # hot routes answered ahead of FastAPI (serving.fast_lane)
 
     def load(self, uri: str) -> tuple[Any, Any]:
         """The family's model object behind ``uri`` and the MLflow pyfunc it came from."""

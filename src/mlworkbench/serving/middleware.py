@@ -10,23 +10,14 @@ A successful answer is untouched: the routes set those headers themselves.
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 from starlette.exceptions import HTTPException
 
 from mlworkbench.serving.metrics import ServiceMetrics
 from mlworkbench.serving.model_holder import ModelHolder
+from mlworkbench.serving.request_ids import request_id_of
 from mlworkbench.web.errors import json_error
-
-MAX_REQUEST_ID = 64
-
-
-def request_id_of(given: str | None) -> str:
-    """A client's own ``X-Request-ID`` when printable and at most 64 characters, else a new one."""
-    if given and len(given) <= MAX_REQUEST_ID and given.isprintable():
-        return given
-    return uuid.uuid4().hex
 
 
 class BodyTooLargeError(HTTPException):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlworkbench.serving.classifier.schemas import Passenger
+from mlworkbench.serving.classifier.schemas import FIELDS, Passenger
 
 
 @dataclass(frozen=True)
@@ -25,11 +25,12 @@ class Predicted:
         return len(self.passengers)
 
     def rows(self) -> list[dict]:
+        head = {"request_id": self.request_id, "served_at": self.served_at,
+                "model_name": self.model_name, "model_version": self.model_version,
+                "source": self.source}
         return [
-            {"request_id": self.request_id, "served_at": self.served_at,
-             "model_name": self.model_name, "model_version": self.model_version,
-             "source": self.source, **passenger.model_dump(), "probability": probability,
-             "survived": probability >= 0.5}
+            {**head, **{name: getattr(passenger, name) for name in FIELDS},
+             "probability": probability, "survived": probability >= 0.5}
             for passenger, probability in zip(self.passengers, self.probabilities.tolist(),
                                               strict=True)
         ]

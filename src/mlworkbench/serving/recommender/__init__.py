@@ -18,5 +18,5 @@ SERVED = ServedFamily(
     description=("Top-k recommendations for known users, new visitors (by history) and "
                  "similar items (\"users who liked this also liked\")."),
     log_table="prediction_log", routers=(routes.router,), unwrap=recommender_of,
-    prepare=Renderer, describe=_describe,
+    prepare=Renderer, describe=_describe, lanes=routes.LANES,
 )

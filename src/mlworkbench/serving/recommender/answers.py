@@ -15,6 +15,7 @@ from starlette.responses import Response
 from mlworkbench.data import predictions
 from mlworkbench.models.recommender import Recommendations, Recommender
 from mlworkbench.serving.deps import Service
+from mlworkbench.serving.encoding import Fragment, dumps
 from mlworkbench.serving.encoding import respond as respond_json
 from mlworkbench.serving.model_holder import LoadedModel
 from mlworkbench.serving.recommender.logged import Served
@@ -51,16 +52,24 @@ def _envelope(model: LoadedModel, request_id: str, source: str, k: int, entries:
             "recommendations": entries}
 
 
-def live(service: Service, model: LoadedModel, users: list[int], k: int, exclude_seen: bool,
-         request_id: str) -> Response:
-    """Scores every user in one matrix product (one user: the fast path inside the model)."""
-    service.metrics.batch_size.observe(len(users))
+def live_json(service: Service, model: LoadedModel, users: list[int], k: int,
+              exclude_seen: bool, request_id: str) -> bytes:
+    """Scores every user in one matrix product (one user: the fast path inside the model);
+    the JSON answer."""
     recommender, renderer = _parts(model)
     recs = recommender.recommend(np.asarray(users, dtype=np.int64), k, exclude_seen)
     entries = renderer.recommendations(recs, FALLBACK_POPULAR)
-    _log(service, model, request_id, "live", recs.user_ids.tolist(), recs,
+    body = dumps(_envelope(model, request_id, "live", k, entries))
+    service.metrics.batch_size.observe(len(users))
+    _log(service, model, request_id, "live", users, recs,
          [FALLBACK_POPULAR if f else None for f in recs.fallback.tolist()])
-    return respond(_envelope(model, request_id, "live", k, entries), model, request_id)
+    return body
+
+
+def live(service: Service, model: LoadedModel, users: list[int], k: int, exclude_seen: bool,
+         request_id: str) -> Response:
+    body = live_json(service, model, users, k, exclude_seen, request_id)
+    return respond(Fragment(body), model, request_id)
 
 
 def stored(service: Service, model: LoadedModel, users: list[int], k: int,

@@ -28,13 +28,21 @@ class Served:
         return len(self.user_ids)
 
     def rows(self) -> list[dict]:
-        valid = self.item_ids >= 0
-        return [
-            {"request_id": self.request_id, "served_at": self.served_at,
-             "model_name": self.model_name, "model_version": self.model_version,
-             "source": self.source, "user_id": user, "fallback": fallback,
-             "items": orjson.dumps(items[keep].tolist()).decode(),
-             "scores": orjson.dumps(np.round(scores[keep].astype(np.float64), 6).tolist()).decode()}
-            for user, items, scores, keep, fallback in zip(
-                self.user_ids, self.item_ids, self.scores, valid, self.fallback, strict=True)
-        ]
+        """One dict per user: items and scores as JSON text (padding left out). Built from
+        whole-matrix ``tolist`` calls, not per-row numpy work: the writer thread makes
+        these for every served user, sharing the interpreter with the requests."""
+        head = {"request_id": self.request_id, "served_at": self.served_at,
+                "model_name": self.model_name, "model_version": self.model_version,
+                "source": self.source}
+        items = self.item_ids.tolist()
+        scores = np.round(self.scores.astype(np.float64), 6).tolist()
+        rows = []
+        for user, item_row, score_row, fallback in zip(self.user_ids, items, scores,
+                                                       self.fallback, strict=True):
+            if item_row and min(item_row) < 0:  # padding: fewer items than k
+                score_row = [s for i, s in zip(item_row, score_row, strict=True) if i >= 0]
+                item_row = [i for i in item_row if i >= 0]
+            rows.append({**head, "user_id": user, "fallback": fallback,
+                         "items": orjson.dumps(item_row).decode(),
+                         "scores": orjson.dumps(score_row).decode()})
+        return rows

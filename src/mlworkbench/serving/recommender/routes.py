@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import orjson
 from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from mlworkbench.models.recommender import MAX_K
-from mlworkbench.serving.deps import ModelDep, RequestId, ServiceDep
+from mlworkbench.serving.deps import ModelDep, RequestId, Service, ServiceDep
+from mlworkbench.serving.fast_lane import Lane
+from mlworkbench.serving.model_holder import LoadedModel
 from mlworkbench.serving.recommender import answers
 from mlworkbench.serving.recommender.schemas import (
     RecommendationRequest,
@@ -73,3 +76,27 @@ async def similar_items(
 ) -> Response:
     """"Users who liked this also liked": nearest items by factor cosine; unknown item -> 404."""
     return answers.similar(service, model, item_id, k, request_id)
+
+
+_LIVE_KEYS = frozenset(("users", "k", "exclude_seen"))
+
+
+def _live_lane(service: Service, model: LoadedModel, request_id: str, query: bytes,
+               body: bytes) -> bytes | None:
+    """``POST /recommendations`` for known-or-unknown users, live, when every value is plainly
+    valid; anything else (a history, ``source``, a value to refuse) takes the route."""
+    payload = orjson.loads(body)
+    if query or not isinstance(payload, dict) or not payload.keys() <= _LIVE_KEYS:
+        return None
+    users, k = payload.get("users"), payload.get("k", 10)
+    exclude_seen = payload.get("exclude_seen", True)
+    if (not isinstance(users, list) or not users
+            or len(users) > service.settings.max_batch_users
+            or type(k) is not int or not 1 <= k <= MAX_K or type(exclude_seen) is not bool
+            or not all(type(user) is int for user in users)
+            or min(users) < INT64_MIN or max(users) > INT64_MAX):
+        return None
+    return answers.live_json(service, model, users, k, exclude_seen, request_id)
+
+
+LANES = (Lane("POST", "/recommendations", _live_lane),)
