@@ -95,6 +95,38 @@ class Settings(BaseSettings):
     shadow_queue: int = Field(default=1_000, ge=1, le=1_000_000,
                               description="requests waiting for shadow scoring, at most")
 
+    # The continuous-training pipeline (`mlwb pipeline run`): when it retrains, how it gates,
+    # whom it asks whether the new version is served, and what keeps it from storming.
+    pipeline_min_new_rows: int = Field(
+        default=1000, ge=1, description="new validated rows since the champion's data that "
+        "trigger a retrain on their own")
+    pipeline_every_seconds: float | None = Field(
+        default=None, ge=0, description="retrain on schedule when the last retrain is older "
+        "than this (unset: only drift or new data trigger one)")
+    pipeline_cooldown_seconds: float = Field(
+        default=600.0, ge=0, description="after a run, triggers wait this long (force skips it)")
+    pipeline_max_failures: int = Field(
+        default=3, ge=1, description="failed runs in a row before the pipeline pauses")
+    pipeline_failure_pause_seconds: float = Field(
+        default=3600.0, ge=0, description="how long it pauses after max failures")
+    pipeline_lease_seconds: float = Field(
+        default=1800.0, gt=0, description="a lock older than this is free even if its holder "
+        "cannot be checked (another host)")
+    pipeline_min_gain: float = Field(default=0.0, ge=0, description="least gain that promotes")
+    pipeline_tolerance: float = Field(
+        default=0.02, ge=0, description="how much worse on the reference window a challenger "
+        "may be (no forgetting)")
+    pipeline_tune: bool = Field(default=False, description="retrain with a small grid search")
+    pipeline_serving_urls: list[str] = Field(
+        default_factory=list, description="serving processes that must answer with the new "
+        "version (JSON list); empty: none checked")
+    pipeline_verify_seconds: float = Field(
+        default=60.0, gt=0, description="how long verify waits before it rolls back")
+    canary_users: int = Field(default=200, ge=1,
+                              description="served users the canary judges the new champion on")
+    canary_margin: float = Field(default=0.05, ge=0,
+                                 description="online hit-rate drop that rolls back")
+
     # The local stack (`mlwb up`): every port can be moved with MLWB_<NAME>.
     stack_host: str = Field(default="127.0.0.1", description="address the stack binds to")
     mlflow_port: Port = 5000

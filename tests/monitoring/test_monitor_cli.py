@@ -10,12 +10,15 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
 
 from mlworkbench.cli.main import run as cli
 from mlworkbench.data import predictions
 from mlworkbench.data.ingest import open_store
 from mlworkbench.data.simulator import Drift, Simulator
+from mlworkbench.families import monitor
 from mlworkbench.monitoring import records
+from mlworkbench.monitoring.service import build_app
 from mlworkbench.training.recommender import RECOMMENDER
 from mlworkbench.training.train import train
 
@@ -23,9 +26,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def champion(workspace, movielens):
+def champion(store_workspace, movielens):
     """A champion trained on the simulator's training window; then a strongly drifted
-    production batch arrives."""
+    production batch arrives (on SQLite and on PostgreSQL)."""
+    workspace = store_workspace
     simulator = Simulator(movielens)
     with open_store(workspace) as store:
         store.ingest("items", movielens.items, source="movielens")
@@ -40,16 +44,22 @@ def champion(workspace, movielens):
 
 def _serve_before(settings, later: pd.DataFrame, version: int) -> None:
     """Log, before ``later`` arrives, one list per user of it: the first item the user takes
-    at rank 1, then nine items the user never takes. By hand: hit rate 1, precision@10 0.1."""
+    at rank 1, then nine items the user never takes. By hand: hit rate 1, precision@10 0.1.
+    A challenger (version 2) scores the same requests in the shadow with ten items the user
+    never takes: hit rate 0, precision 0."""
     taken = later.groupby("user_id")["item_id"].agg(set)
     catalogue = later["item_id"].drop_duplicates().tolist() + list(range(1, 200))
     rows = []
     for user, items in taken.items():
         others = [i for i in catalogue if i not in items][:9]
-        rows.append({"request_id": f"r{user}", "served_at": datetime.now(UTC),
-                     "model_name": "movielens-recommender", "model_version": version,
-                     "source": "model", "user_id": int(user), "fallback": None,
-                     "items": json.dumps([int(min(items)), *map(int, others)]), "scores": "[]"})
+        served = {"request_id": f"r{user}", "served_at": datetime.now(UTC),
+                  "model_name": "movielens-recommender", "source": "model",
+                  "user_id": int(user), "fallback": None, "scores": "[]"}
+        rows.append({**served, "model_version": version, "role": "champion",
+                     "items": json.dumps([int(min(items)), *map(int, others)])})
+        never = [i for i in catalogue if i not in items][9:19]
+        rows.append({**served, "model_version": version + 1, "role": "shadow",
+                     "items": json.dumps(list(map(int, never)))})
     engine = predictions.store_engine(settings.resolved_database_url)
     try:
         predictions.append_predictions(engine, rows)
@@ -73,6 +83,16 @@ def test_monitor_run_records_a_drift_verdict(champion, capsys, tmp_path) -> None
     assert run.data.metrics["input_drift_item_popularity"] > 1.2
     assert run.data.metrics["online_hit_rate_at_k"] == pytest.approx(1.0)
     assert run.data.metrics["online_precision_at_k"] == pytest.approx(0.1)
+    assert run.data.metrics["online_hit_rate_at_k_champion_v1"] == pytest.approx(1.0)
+    assert run.data.metrics["online_hit_rate_at_k_shadow_v2"] == 0.0
+    assert run.data.metrics["online_precision_at_k_shadow_v2"] == 0.0
+    assert run.data.metrics["online_judged_lists_shadow_v2"] == \
+        run.data.metrics["online_judged_lists_champion_v1"] > 0
+    gauges = TestClient(build_app(settings, monitor)).get("/metrics").text
+    assert ('mlwb_monitoring_online_hit_rate{model="movielens-recommender",role="shadow",'
+            'version="2"} 0.0') in gauges
+    assert ('mlwb_monitoring_online_hit_rate{model="movielens-recommender",role="champion",'
+            'version="1"} 1.0') in gauges
     assert (settings.home / "evidently").is_dir()
 
     assert cli(["monitor", "list"]) == 0
@@ -93,11 +113,12 @@ def test_bad_windows_and_models_are_one_line(champion, capsys) -> None:
     assert len(err.strip().splitlines()) == 1
 
 
-def test_classifier_champion_on_shifted_labelled_passengers(workspace, capsys) -> None:
+def test_classifier_champion_on_shifted_labelled_passengers(store_workspace, capsys) -> None:
     from mlworkbench.data.ingest import load_titanic
     from mlworkbench.data.simulator import synthetic_passengers
     from mlworkbench.training.classifier import CLASSIFIER
 
+    workspace = store_workspace
     result = train(CLASSIFIER, settings=workspace)  # an empty store gets Titanic first
     shifted = synthetic_passengers(load_titanic(), 500, 0.6, seed=7)
     with open_store(workspace) as store:

@@ -24,6 +24,15 @@ SERVED = pd.DataFrame({
     "items": [json.dumps(x) for x in ([10, 20, 30], [10, 40, 50], [60, 20, 70], [80, 90, 10])]})
 LATER = pd.DataFrame({"user_id": [1, 1, 2, 1], "item_id": [20, 60, 99, 10],
                       "time": [200, 400, 150, 50]})
+# A challenger (v3) scored v1's two requests in the shadow; its lists were never returned:
+#   shadow v3 user 1 @100 [20 60 30]: 20 at 200 and 60 at 400 are hits -> 2 hits
+#   shadow v3 user 2 @100 [99 10 40]: 99 at 150 is a hit -> 1 hit
+# so hit rate 1.0 and precision@3 (2/3 + 1/3) / 2 = 0.5, against the champion v1's 0.5, 1/6.
+SHADOW = pd.DataFrame({
+    "model_name": ["rec"] * 2, "model_version": [3, 3], "role": ["shadow"] * 2,
+    "user_id": [1, 2], "served_at": [100, 100],
+    "items": [json.dumps(x) for x in ([20, 60, 30], [99, 10, 40])]})
+BOTH_ROLES = pd.concat([SERVED.assign(role="champion"), SHADOW], ignore_index=True)
 
 
 def _by_version(result: pd.DataFrame) -> dict[int, dict]:
@@ -39,6 +48,23 @@ def test_hit_rate_and_precision_match_the_hand_count() -> None:
     assert result[2]["lists_without_later_activity"] == 1
     assert result[2]["hit_rate_at_k"] == pytest.approx(1.0)
     assert result[2]["precision_at_k"] == pytest.approx(1 / 3)
+
+
+def _by_role(result: pd.DataFrame) -> dict[tuple[str, int], dict]:
+    return {(row.role, int(row.model_version)): row._asdict()
+            for row in result.itertuples(index=False)}
+
+
+def test_each_role_and_version_is_judged_on_its_own() -> None:
+    result = _by_role(online_quality(BOTH_ROLES, LATER, k=3))
+    assert set(result) == {("champion", 1), ("champion", 2), ("shadow", 3)}
+    assert result[("shadow", 3)]["hit_rate_at_k"] == pytest.approx(1.0)
+    assert result[("shadow", 3)]["precision_at_k"] == pytest.approx(0.5)
+    assert result[("champion", 1)]["hit_rate_at_k"] == pytest.approx(0.5)
+    assert result[("champion", 1)]["precision_at_k"] == pytest.approx(1 / 6)
+    assert result[("champion", 2)]["precision_at_k"] == pytest.approx(1 / 3)
+    no_role = online_quality(SERVED, LATER, k=3)  # rows without a role are the champion's
+    assert set(no_role["role"]) == {"champion"}
 
 
 def test_k_cuts_the_served_lists() -> None:
@@ -70,22 +96,27 @@ def test_online_quality_from_the_store(store: Store, movielens) -> None:
     try:
         predictions.append_predictions(engine, [
             {"request_id": f"r{i}", "served_at": datetime.fromtimestamp(day + t, UTC),
-             "model_name": "rec", "model_version": v, "source": "model", "user_id": u,
-             "fallback": None, "items": json.dumps([real[x] for x in json.loads(items)]),
-             "scores": "[]"}
-            for i, (v, u, t, items) in enumerate(SERVED[
-                ["model_version", "user_id", "served_at", "items"]].itertuples(index=False))])
+             "model_name": "rec", "model_version": v, "role": role, "source": "model",
+             "user_id": u, "fallback": None,
+             "items": json.dumps([real[x] for x in json.loads(items)]), "scores": "[]"}
+            for i, (v, role, u, t, items) in enumerate(BOTH_ROLES[
+                ["model_version", "role", "user_id", "served_at", "items"]].itertuples(
+                    index=False))])
         later = pd.DataFrame({"user_id": LATER["user_id"], "item_id": LATER["item_id"].map(real),
                               "rating": 4.0, "timestamp": LATER["time"] + day})
         batch = store.ingest("interactions", later, source="later", stage="production")
         served = list(windows.iter_predictions(engine, model_name="rec", chunk_rows=2))
+        shadow = pd.concat(windows.iter_predictions(engine, model_name="rec", role="shadow"))
         interactions = pd.concat(windows.iter_interactions(store.engine, [batch.id]))
-        result = _by_version(online_quality(
+        result = _by_role(online_quality(
             iter(served), interactions.assign(time=interactions["timestamp"]), k=3))
     finally:
         predictions.dispose_engines()
-    assert [len(frame) for frame in served] == [2, 2]  # streamed in chunks of two rows
-    assert result[1]["hit_rate_at_k"] == pytest.approx(0.5)
-    assert result[1]["precision_at_k"] == pytest.approx(1 / 6)
-    assert result[2]["hit_rate_at_k"] == pytest.approx(1.0)
-    assert result[2]["precision_at_k"] == pytest.approx(1 / 3)
+    assert [len(frame) for frame in served] == [2, 2, 2]  # streamed in chunks of two rows
+    assert list(shadow["model_version"]) == [3, 3]
+    assert result[("champion", 1)]["hit_rate_at_k"] == pytest.approx(0.5)
+    assert result[("champion", 1)]["precision_at_k"] == pytest.approx(1 / 6)
+    assert result[("champion", 2)]["hit_rate_at_k"] == pytest.approx(1.0)
+    assert result[("champion", 2)]["precision_at_k"] == pytest.approx(1 / 3)
+    assert result[("shadow", 3)]["hit_rate_at_k"] == pytest.approx(1.0)
+    assert result[("shadow", 3)]["precision_at_k"] == pytest.approx(0.5)

@@ -1,4 +1,5 @@
-"""`mlwb data profile`: a data-summary report of a snapshot, logged to MLflow."""
+"""`mlwb data profile`: a data-summary report of a snapshot, logged to MLflow (on SQLite and on
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from mlworkbench.cli.main import run as cli
 from mlworkbench.monitoring.records import EXPERIMENT, list_runs
 
 
-def test_profile_of_the_latest_data_is_logged(workspace, capsys, tmp_path) -> None:
+def test_profile_of_the_latest_data_is_logged(store_workspace, capsys, tmp_path) -> None:
     out = tmp_path / "profile.html"
     assert cli(["data", "profile", "--out", str(out)]) == 0  # an empty store gets MovieLens
     printed = capsys.readouterr().out
@@ -22,9 +23,9 @@ def test_profile_of_the_latest_data_is_logged(workspace, capsys, tmp_path) -> No
     assert run.data.tags["kind"] == "profile"
     assert mlflow.get_experiment(run.info.experiment_id).name == EXPERIMENT
     assert "user_activity" in out.read_text()
-    assert list_runs(workspace) == []  # a profile is not a monitoring verdict
+    assert list_runs(store_workspace) == []  # a profile is not a monitoring verdict
 
 
-def test_profile_of_an_unknown_snapshot_is_one_line(workspace, capsys) -> None:
+def test_profile_of_an_unknown_snapshot_is_one_line(store_workspace, capsys) -> None:
     assert cli(["data", "profile", "--snapshot", "nope"]) == 1
     assert capsys.readouterr().err.startswith("Error: no snapshot named 'nope'")

@@ -11,7 +11,7 @@ from mlworkbench.errors import DataError
 from mlworkbench.models.engines import make_engine
 from mlworkbench.models.recommender import Recommender
 from mlworkbench.monitoring.recommender_report import RecommenderReport, RecommenderWindow
-from mlworkbench.monitoring.run import served_lists
+from mlworkbench.monitoring.run_recommender import served_lists
 
 
 @pytest.fixture(scope="module")

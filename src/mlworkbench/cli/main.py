@@ -18,7 +18,7 @@ import typer  # noqa: E402
 from typer import exceptions as typer_errors  # noqa: E402
 
 from mlworkbench.cli import data as data_cli  # noqa: E402
-from mlworkbench.cli import models, monitor, recommend, train, tune  # noqa: E402
+from mlworkbench.cli import models, monitor, pipeline, recommend, train, tune  # noqa: E402
 from mlworkbench.cli import serve as serve_cli  # noqa: E402
 from mlworkbench.cli import simulate as simulate_cli  # noqa: E402
 from mlworkbench.cli import stack as stack_cli  # noqa: E402
@@ -35,6 +35,7 @@ app.add_typer(train.app, name="train")
 app.add_typer(models.app, name="models")
 app.add_typer(tune.app, name="tune")
 app.add_typer(monitor.app, name="monitor")
+app.add_typer(pipeline.app, name="pipeline")
 app.command("recommend")(recommend.recommend)
 app.command("serve")(serve_cli.serve)
 app.command("recommend-all")(serve_cli.recommend_all)

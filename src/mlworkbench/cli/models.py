@@ -72,6 +72,21 @@ def promote(
         raise typer.Exit(3)
 
 
+@app.command("rollback")
+def rollback(
+    name: str = typer.Argument(..., help="Registered model."),
+    to: int | None = typer.Option(None, "--to", min=1, help="Version to make champion again "
+                                  "(default: the one the current champion replaced)."),
+    reason: str = typer.Option("rolled back by hand", help="Recorded on the demoted version."),
+) -> None:
+    """Move champion back; serving processes polling the alias follow within their poll time."""
+    from mlworkbench.config import get_settings
+    from mlworkbench.training.gate import rollback as move_back
+
+    done = move_back(name, to, reason, get_settings())
+    console.print(f"{done.name}: champion {done.from_version} -> {done.to_version} ({reason})")
+
+
 @app.command("describe")
 def describe(
     ref: str = typer.Argument(..., help="NAME or NAME/VERSION (default: newest version)."),

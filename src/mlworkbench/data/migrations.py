@@ -97,6 +97,10 @@ def _one_row_per_event(op: Operations) -> None:
     op.create_index(tables.EVENT_KEY_INDEX, "interactions", list(tables.EVENT_KEY), unique=True)
 
 
+def _pipeline_state(op: Operations) -> None:
+    tables.metadata.create_all(op.get_bind(), tables=[tables.pipeline_state], checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Operations], None]]] = [
     (1, "baseline: ingest_batches, items, interactions, passengers, quarantine, snapshots",
      _baseline),
@@ -104,6 +108,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Operations], None]]] = [
         "precomputed_recommendations); passengers.embarked", _served_tables),
     (3, "interactions: one row per (user, item, time) across batches; repeats quarantined",
      _one_row_per_event),
+    (4, "pipeline_state: the continuous-training lock, cooldown and failures per model",
+     _pipeline_state),
 ]
 LATEST = MIGRATIONS[-1][0]
 

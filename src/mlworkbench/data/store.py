@@ -262,17 +262,22 @@ class Store:
                             "`mlwb data ingest` first")
         digest = (frozen[0].digest if len(frozen) == 1 else hashlib.sha256(
             ",".join(f.digest for f in frozen).encode()).hexdigest()[:16])
-        record = {"name": name, "batch_ids": sorted(i for f in frozen for i in f.batch_ids),
-                  "digest": digest,
-                  "schema_version": ",".join(sorted({f.schema_version for f in frozen})),
+        self.save_batch_ids(name, tuple(sorted(i for f in frozen for i in f.batch_ids)), digest,
+                            ",".join(sorted({f.schema_version for f in frozen})))
+        return [replace(f, name=f.name.replace(":latest", f":{name}"), snapshot=name)
+                for f in frozen]
+
+    def save_batch_ids(self, name: str, batch_ids: tuple[int, ...], digest: str,
+                       schema_version: str) -> None:
+        """Name a set of batches (of any kind) a snapshot; ``digest``: that of their rows."""
+        record = {"name": name, "batch_ids": [int(i) for i in batch_ids], "digest": digest,
+                  "schema_version": schema_version,
                   "created_at": datetime.now(UTC).replace(tzinfo=None)}
         with self._translated(f"save snapshot {name!r}"), writing(self.engine) as connection:
             if connection.execute(sa.select(t.snapshots.c.name)
                                   .where(t.snapshots.c.name == name)).first():
                 raise DataError(f"snapshot {name!r} exists; choose another name")
             connection.execute(t.snapshots.insert(), record)
-        return [replace(f, name=f.name.replace(":latest", f":{name}"), snapshot=name)
-                for f in frozen]
 
     def _read(self, batch_ids: tuple[int, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
         i = t.interactions.c

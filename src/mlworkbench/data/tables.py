@@ -137,6 +137,21 @@ precomputed = sa.Table(  # `mlwb recommend-all`: one row per (model version, use
     sa.Index("ix_precomputed_lookup", "model_name", "model_version", "user_id", "rank"),
 )
 
+# -- the continuous-training pipeline: one row per model (its lock, cooldown and failures) ----
+
+pipeline_state = sa.Table(
+    "pipeline_state", metadata,
+    sa.Column("model_name", sa.String(255), primary_key=True),
+    sa.Column("holder", sa.String(200), nullable=True),  # who runs it now; NULL: free
+    sa.Column("host", sa.String(255), nullable=True),  # the holder's host and process id, so a
+    sa.Column("pid", sa.Integer, nullable=True),  # crashed holder on this host is seen at once
+    sa.Column("expires_at", sa.DateTime, nullable=True),  # the lease: free after this (UTC)
+    sa.Column("started_at", sa.DateTime, nullable=True),
+    sa.Column("last_run_at", sa.DateTime, nullable=True),  # the last run that retrained
+    sa.Column("last_outcome", sa.String(16), nullable=True),
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),  # failed in a row
+)
+
 SERVED_TABLES = {"prediction_log": prediction_log,
                  "classifier_predictions": classifier_predictions}
 

@@ -16,8 +16,9 @@ import mlflow
 
 from mlworkbench.config import Settings
 from mlworkbench.errors import InvalidParameterError, ModelNotFoundError
-from mlworkbench.monitoring.run import Outcome, monitor_recommender
+from mlworkbench.monitoring.run import Outcome
 from mlworkbench.monitoring.run_classifier import monitor_classifier
+from mlworkbench.monitoring.run_recommender import monitor_recommender
 from mlworkbench.monitoring.service import Monitor
 from mlworkbench.monitoring.windows import CurrentWindow
 from mlworkbench.serving.classifier import SERVED as SERVED_CLASSIFIER

@@ -3,8 +3,9 @@
 Frames hold one passenger per row: the features (pclass, sex, age, sibsp, parch, and
 embarked when present), ``probability`` (the model's probability of survival) and, when
 labels exist, ``survived`` ("yes"/"no" as in the store, or 1/0). Every feature and the
-probability get a drift test; quality (accuracy, ROC AUC, F1) is computed when the
-current window carries labels, tested against the reference's own quality.
+probability get a drift test; quality (accuracy, ROC AUC, F1) is computed on the labelled
+frame given (passengers whose truth arrived later, scored by the model), or on the current
+window when it carries labels itself, tested against the reference's own quality.
 
 Distances are used for drift whatever the window size — normed Wasserstein for numbers,
 Jensen-Shannon for categories — so the tests point one way (drift when *above* the
@@ -62,8 +63,10 @@ def has_labels(frame: pd.DataFrame) -> bool:
 
 
 def classifier_report(reference: pd.DataFrame, current: pd.DataFrame,
-                      thresholds: ClassifierThresholds | None = None) -> MonitoringResult:
-    """Drift of every feature and of the probability; quality when current is labelled."""
+                      thresholds: ClassifierThresholds | None = None,
+                      labelled: pd.DataFrame | None = None) -> MonitoringResult:
+    """Drift of every feature and of the probability of ``current``; quality on ``labelled``
+    (default: ``current`` when it is labelled)."""
     from evidently import DataDefinition
     from evidently.metrics import ValueDrift
 
@@ -88,7 +91,14 @@ def classifier_report(reference: pd.DataFrame, current: pd.DataFrame,
     numbers["current_rows"] = float(len(current))
     result = MonitoringResult(family="classifier")
     result.merge("drift", snapshot, tests, numbers)
-    if has_labels(current):
+    if labelled is not None:
+        labelled = _prepared(labelled, "labelled")
+        if not has_labels(labelled):
+            raise DataError("the labelled passengers lack some labels: give only passengers "
+                            f"whose {TARGET!r} is known")
+        result.metrics["labelled_rows"] = float(len(labelled))
+        _quality(result, reference, labelled, t)
+    elif has_labels(current):
         _quality(result, reference, current, t)
     return result
 

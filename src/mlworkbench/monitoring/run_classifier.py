@@ -1,49 +1,78 @@
-"""One monitoring run of the classifier champion: passengers it was trained on vs production
-passenger batches, both scored by the champion; quality when the batches carry labels."""
+"""The classifier's part of a monitoring run (injected into ``run.monitor_champion``).
+
+Reference: the labelled passengers the champion was trained on, scored by it. Current
+window, for drift: what the service actually saw and answered — the champion's rows of the
+classifier's prediction log (``classifier_predictions``: each passenger's features and the
+probability served) in the window's time range; when nothing was served there, the
+window's production passenger batches scored by the champion. Quality: the window's
+production batches that carry labels (the simulator's Titanic batches do), scored by the
+champion, since served requests never carry the truth.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
+import sqlalchemy as sa
 
 from mlworkbench.config import Settings
 from mlworkbench.data import windows as store_windows
-from mlworkbench.data.ingest import open_store
 from mlworkbench.errors import DataError
 from mlworkbench.models.classifier import features_frame
 from mlworkbench.models.pyfunc_classifier import load_classifier, survival
-from mlworkbench.monitoring import records
 from mlworkbench.monitoring.classifier_report import PROBABILITY, TARGET, classifier_report
-from mlworkbench.monitoring.run import Outcome
+from mlworkbench.monitoring.online import CHAMPION_ROLE
+from mlworkbench.monitoring.run import Computed, Outcome, monitor_champion
 from mlworkbench.monitoring.windows import (
+    Champion,
     CurrentWindow,
-    champion,
-    current_batch_ids,
+    production_batch_ids,
     reference_batch_ids,
 )
 
 
-def _scored(pipeline: object, passengers: pd.DataFrame) -> pd.DataFrame:
-    frame = passengers.drop(columns="batch_id")
-    return frame.assign(**{PROBABILITY: survival(pipeline, features_frame(frame))})
+def scored(pipeline: object, passengers: pd.DataFrame) -> pd.DataFrame:
+    """Passengers in the model's form (pclass 1/2/3, ...) with the model's probability, and
+    their label when the store has one."""
+    features = features_frame(passengers.drop(columns="batch_id", errors="ignore"))
+    frame = features.assign(**{PROBABILITY: survival(pipeline, features)})
+    if TARGET in passengers:
+        frame[TARGET] = passengers[TARGET].to_numpy()
+    return frame.reset_index(drop=True)
+
+
+def served_frame(served: pd.DataFrame) -> pd.DataFrame:
+    """Prediction-log rows as the report takes them: features and the probability served."""
+    return served.drop(columns=["served_at", "model_version", "role"]).astype(
+        {"sibsp": "float64", "parch": "float64"})
+
+
+def classifier_monitoring(best: Champion, engine: sa.Engine, window: CurrentWindow,
+                          k: int) -> Computed:
+    """Feature and prediction drift of what was served, quality on labelled batches."""
+    pipeline, _ = load_classifier(best.uri)
+    reference = store_windows.read_passengers(
+        engine, reference_batch_ids(best.client, engine, best.training_run))
+    reference = scored(pipeline, reference[reference[TARGET].notna()])
+    served = store_windows.read_served_passengers(engine, best.name, best.version,
+                                                  CHAMPION_ROLE, window.since, window.until)
+    batch_ids = production_batch_ids(engine, window, "passengers")
+    batches = store_windows.read_passengers(engine, batch_ids)
+    if served.empty and batches.empty:
+        raise DataError(f"the current window ({window.describe()}) holds no served passengers "
+                        "and no production passenger batches: send requests to the classifier "
+                        "service or ingest a batch")
+    labelled = batches[batches[TARGET].notna()] if TARGET in batches else batches.iloc[:0]
+    current = served_frame(served) if not served.empty else scored(pipeline, batches)
+    result = classifier_report(reference, current,
+                               labelled=scored(pipeline, labelled) if len(labelled) else None)
+    return Computed(result, {
+        "current_source": "served" if not served.empty else "production batches",
+        "served_rows": str(len(served)),
+        "current_batches": ",".join(map(str, batch_ids)) or "-"})
 
 
 def monitor_classifier(settings: Settings, model_name: str | None = None,
                        window: CurrentWindow | None = None, k: int = 10) -> Outcome:
     """Compute the classifier report for the champion of ``model_name`` and record it."""
-    window = window or CurrentWindow()
-    best = champion(settings, model_name or settings.classifier_model_name)
-    name, version, training_run = best.name, best.version, best.training_run
-    pipeline, _ = load_classifier(best.uri)
-    with open_store(settings) as store:
-        reference = store_windows.read_passengers(
-            store.engine, reference_batch_ids(best.client, store.engine, training_run))
-        current_ids = current_batch_ids(store.engine, window, "passengers")
-        current = store_windows.read_passengers(store.engine, current_ids)
-    reference = reference[reference[TARGET].notna()]
-    if current.empty:
-        raise DataError(f"the current window ({window.describe()}) holds no passengers")
-    result = classifier_report(_scored(pipeline, reference), _scored(pipeline, current))
-    windows = {"reference": f"run {training_run}", "current": window.describe(),
-               "current_batches": ",".join(map(str, current_ids))}
-    run_id = records.record(result, settings, name, version, windows)
-    return Outcome(run_id, name, version, result)
+    return monitor_champion(settings, model_name or settings.classifier_model_name, window, k,
+                            classifier_monitoring)

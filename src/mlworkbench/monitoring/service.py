@@ -2,33 +2,35 @@
 
 ``POST /runs`` computes a run now for a model and window; ``GET /runs`` lists verdicts;
 ``GET /runs/{id}/report`` returns a part's HTML report; ``GET /status`` the last verdict
-per model; ``GET /metrics`` Prometheus gauges (drift share, online hit rate per version,
-last run time); ``/`` the page. Errors answer ``{"detail", "field"}`` with a 4xx status.
+per model; ``GET /metrics`` Prometheus gauges (drift share, online hit rate per version and
+role, last run time); ``/`` the page. Errors answer ``{"detail", "field"}`` with a 4xx status.
 """
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from mlworkbench.config import Settings
-from mlworkbench.errors import DataError, InvalidParameterError, MlwbError, ModelNotFoundError
+from mlworkbench.errors import DataError, InvalidParameterError
 from mlworkbench.monitoring import page, records
 from mlworkbench.monitoring.run import Outcome
 from mlworkbench.monitoring.windows import CurrentWindow
+from mlworkbench.web import errors
 
 # One monitoring run of a model's champion: (settings, model name, window, k); the model
 # families' registry picks the family's report (see ``mlwb monitor serve``).
 Monitor = Callable[[Settings, str | None, CurrentWindow | None, int], Outcome]
 
 PARTS = ("input", "output", "diversity", "quality", "drift")
+ONLINE_HIT_RATE = re.compile(r"online_hit_rate_at_k_(?P<role>[a-z]+)_v(?P<version>\d+)")
 
 
 class RunRequest(BaseModel):
@@ -40,28 +42,25 @@ class RunRequest(BaseModel):
     k: int = Field(10, ge=1, le=1000)
 
 
-def _error(status: int, detail: str, field: str | None = None) -> JSONResponse:
-    return JSONResponse({"detail": detail, "field": field}, status_code=status)
+def online_hit_rates(record: records.RunRecord) -> dict[tuple[str, str], float]:
+    """A run's online hit rates by (version, role); a run recorded before roles were logged
+    has the champion's only."""
+    found = {(match["version"], match["role"]): value for key, value in record.metrics.items()
+             if (match := ONLINE_HIT_RATE.fullmatch(key))}
+    if not found and "online_hit_rate_at_k" in record.metrics:
+        found[(record.model_version, "champion")] = record.metrics["online_hit_rate_at_k"]
+    return found
+
+
+async def _window_refused(_: Request, exc: DataError) -> Response:
+    """A window the store cannot give (empty, unknown batches) is the caller's to fix."""
+    return errors.json_error(422, str(exc), "window")
 
 
 def build_app(settings: Settings, monitor: Monitor) -> FastAPI:
     app = FastAPI(title="mlworkbench monitoring", version="1")
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
-        return _error(422, f"{field or 'request'}: {first['msg']}", field or None)
-
-    @app.exception_handler(MlwbError)
-    async def refused(_: Request, exc: MlwbError) -> JSONResponse:
-        if isinstance(exc, ModelNotFoundError):
-            return _error(404, str(exc), "model")
-        if isinstance(exc, InvalidParameterError):
-            return _error(422, str(exc), exc.name)
-        if isinstance(exc, DataError):
-            return _error(422, str(exc), "window")
-        return _error(503, str(exc))
+    errors.install(app)
+    app.add_exception_handler(DataError, _window_refused)  # type: ignore[arg-type]
 
     @app.post("/runs")
     def create_run(request: RunRequest) -> dict:
@@ -83,8 +82,8 @@ def build_app(settings: Settings, monitor: Monitor) -> FastAPI:
     def report(run_id: str, part: str | None = None) -> Response:
         """One part's HTML report of a run (default: its first part)."""
         if part is not None and part not in PARTS:
-            return _error(422, f"part must be one of {', '.join(PARTS)}; received {part!r}",
-                          "part")
+            raise InvalidParameterError("part", "the report", f"one of {', '.join(PARTS)}",
+                                        part)
         with tempfile.TemporaryDirectory() as out:
             path = records.report_path(settings, run_id, part, Path(out))
             return HTMLResponse(path.read_text())
@@ -107,20 +106,23 @@ def build_app(settings: Settings, monitor: Monitor) -> FastAPI:
         registry = CollectorRegistry()
         drift = Gauge("mlwb_monitoring_drift_share", "share of drift tests failed, last run",
                       ["model"], registry=registry)
-        hit = Gauge("mlwb_monitoring_online_hit_rate", "online hit rate@k, last run",
-                    ["model", "version"], registry=registry)
+        hit = Gauge("mlwb_monitoring_online_hit_rate", "online hit rate@k per role "
+                    "(champion, shadow) and version, newest run that measured it",
+                    ["model", "version", "role"], registry=registry)
         last = Gauge("mlwb_monitoring_last_run_timestamp_seconds", "start of the last run",
                      ["model"], registry=registry)
-        seen: set[tuple[str, str]] = set()
-        for r in records.list_runs(settings, None, 500):
-            if r.model_name not in {m for m, _ in seen}:
+        models: set[str] = set()
+        measured: set[tuple[str, str, str]] = set()
+        for r in records.list_runs(settings, None, 500):  # newest first
+            if r.model_name not in models:
+                models.add(r.model_name)
                 last.labels(r.model_name).set(r.started / 1000)
                 if (share := page.drift_share(r)) is not None:
                     drift.labels(r.model_name).set(share)
-            if (r.model_name, r.model_version) not in seen and \
-                    "online_hit_rate_at_k" in r.metrics:
-                hit.labels(r.model_name, r.model_version).set(r.metrics["online_hit_rate_at_k"])
-            seen.add((r.model_name, r.model_version))
+            for (version, role), value in online_hit_rates(r).items():
+                if (r.model_name, version, role) not in measured:
+                    measured.add((r.model_name, version, role))
+                    hit.labels(r.model_name, version, role).set(value)
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/", response_class=HTMLResponse)

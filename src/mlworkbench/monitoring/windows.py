@@ -78,14 +78,23 @@ def reference_batch_ids(client: MlflowClient, engine: sa.Engine, run_id: str) ->
     return store_windows.parse_batch_label(label)
 
 
-def current_batch_ids(engine: sa.Engine, window: CurrentWindow, kind: str) -> tuple[int, ...]:
+def production_batch_ids(engine: sa.Engine, window: CurrentWindow,
+                         kind: str) -> tuple[int, ...]:
+    """The ids of the window's production batches of ``kind``; none is no error here."""
     found = store_windows.find_batches(
         engine, kind, stage="production", ids=window.batch_ids, since=window.since,
         until=window.until, last=window.last)
+    return tuple(batch.id for batch in found)
+
+
+def current_batch_ids(engine: sa.Engine, window: CurrentWindow, kind: str) -> tuple[int, ...]:
+    """The ids of the window's production batches of ``kind``; a DataError when there are
+    none."""
+    found = production_batch_ids(engine, window, kind)
     if not found:
         raise DataError(f"the current window ({window.describe()}) holds no production "
                         f"{kind} batches: ingest some or choose other batches")
-    return tuple(batch.id for batch in found)
+    return found
 
 
 def read_interactions(engine: sa.Engine, batch_ids: tuple[int, ...]) -> pd.DataFrame:

@@ -5,6 +5,12 @@ stored at their training time), with the same code that scores every run of thei
 family. ``champion`` moves only when the challenger wins by at least ``min_gain``; either
 way the decision, both scores and the reason are written as tags on the challenger
 version. The first version a model ever gets becomes champion here too.
+
+Given a reference window (what the champion was trained on), both versions are also scored
+there, and a challenger more than ``tolerance`` worse on it is refused even when it wins on
+the current holdout: a new version must not forget what the old one knew. :func:`rollback`
+moves ``champion`` back (by hand, or when a served version fails its checks), so this module
+stays the one place that moves it.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ class Decision:
     promoted: bool
     reason: str
     dry_run: bool
+    reference_challenger_score: float | None = None  # on the reference window, when given
+    reference_champion_score: float | None = None
 
     @property
     def gain(self) -> float | None:
@@ -64,8 +72,15 @@ def promote(
     data: Dataset | None = None,
     split: str = "random",
     k: int = 10,
+    reference: Dataset | None = None,
+    tolerance: float = 0.0,
+    challenger: int | None = None,
 ) -> Decision:
-    """Compare ``challenger`` with ``champion`` on the current holdout; move ``champion`` if won."""
+    """Compare ``challenger`` with ``champion`` on the current holdout; move ``champion`` if won.
+
+    ``reference``: the champion's training data; the challenger may be at most ``tolerance``
+    worse there. ``challenger``: this version instead of the one the alias names.
+    """
     settings = settings or get_settings()
     name = name or trainer.model_name(settings)
     metric = metric or trainer.default_metric
@@ -75,9 +90,12 @@ def promote(
         raise InvalidParameterError("metric", "promote", f"one of {names}", metric)
     if not min_gain >= 0.0:
         raise InvalidParameterError("min_gain", "promote", "a number >= 0", min_gain)
+    if not tolerance >= 0.0:
+        raise InvalidParameterError("tolerance", "promote", "a number >= 0", tolerance)
     client = tracking.configure(settings)
     champion = registry.alias_version(client, name, CHAMPION_ALIAS)
-    challenger = registry.alias_version(client, name, CHALLENGER_ALIAS)
+    if challenger is None:
+        challenger = registry.alias_version(client, name, CHALLENGER_ALIAS)
     if challenger is None and champion is None:  # the first version ever becomes champion
         versions = registry.list_versions(client, name)
         if not versions:
@@ -105,8 +123,20 @@ def promote(
     reason = (f"challenger {metric}={scores[challenger]:.4f} {verdict} champion "
               f"{scores[champion]:.4f} by at least {min_gain:g} (gain {gain:+.4f}) on the "
               f"{split} holdout of data {data.digest}")
+    on_reference: dict[int, float] = {}
+    if reference is not None:
+        on_reference = {version: metrics[metric] for version, metrics in
+                        trainer.gate_scores(models, reference, settings, split, k).items()}
+        loss = on_reference[champion] - on_reference[challenger]
+        kept = loss <= tolerance
+        reason += (f"; on the reference window (the champion's data {reference.digest}) "
+                   f"{on_reference[challenger]:.4f} vs {on_reference[champion]:.4f}: "
+                   + (f"within the tolerance {tolerance:g}" if kept else
+                      f"worse by {loss:.4f} > tolerance {tolerance:g}: refused (it forgets)"))
+        promoted = promoted and kept
     decision = Decision(name, metric, challenger, champion, scores[challenger],
-                        scores[champion], promoted, reason, dry_run)
+                        scores[champion], promoted, reason, dry_run,
+                        on_reference.get(challenger), on_reference.get(champion))
     return _record(client, decision)
 
 
@@ -124,6 +154,8 @@ def _record(client: MlflowClient, decision: Decision) -> Decision:
         "compared_against": "" if decision.champion is None else str(decision.champion),
         "challenger_score": _score_tag(decision.challenger_score),
         "champion_score": _score_tag(decision.champion_score),
+        "reference_challenger_score": _score_tag(decision.reference_challenger_score),
+        "reference_champion_score": _score_tag(decision.reference_champion_score),
         "decided_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     version = str(decision.challenger)
@@ -135,3 +167,46 @@ def _record(client: MlflowClient, decision: Decision) -> Decision:
             if registry.alias_version(client, decision.name, CHALLENGER_ALIAS) is not None:
                 client.delete_registered_model_alias(decision.name, CHALLENGER_ALIAS)
     return decision
+
+
+@dataclass(frozen=True)
+class Rollback:
+    name: str
+    from_version: int
+    to_version: int
+    reason: str
+
+
+def rollback(name: str, to: int | None = None, reason: str = "rolled back by hand",
+             settings: Settings | None = None) -> Rollback:
+    """Move ``champion`` of ``name`` back to ``to`` (default: the version the current
+    champion replaced, from its ``promotion.compared_against`` tag); the demoted version
+    is tagged ``rollback.*`` with the reason, and services polling the alias follow."""
+    settings = settings or get_settings()
+    client = tracking.configure(settings)
+    current = registry.alias_version(client, name, CHAMPION_ALIAS)
+    if current is None:
+        raise ModelNotFoundError(f"model {name!r} has no {CHAMPION_ALIAS!r}: nothing to roll back")
+    if to is None:
+        with tracking.translated(f"read version {current} of {name!r}"):
+            previous = client.get_model_version(name, str(current)).tags.get(
+                TAG + "compared_against", "")
+        if not previous:
+            raise ModelNotFoundError(
+                f"version {current} of {name!r} replaced no champion: name one with --to")
+        to = int(previous)
+    known = {v.version for v in registry.list_versions(client, name)}
+    if to not in known:
+        raise InvalidParameterError("to", "rollback", f"a version of {name!r} "
+                                    f"({', '.join(map(str, sorted(known)))})", to)
+    if to == current:
+        raise InvalidParameterError("to", "rollback", f"a version other than the champion "
+                                    f"({current})", to)
+    at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    with tracking.translated(f"roll {name!r} back to version {to}"):
+        client.set_registered_model_alias(name, CHAMPION_ALIAS, str(to))
+        client.set_model_version_tag(name, str(current), "rollback.reason", reason)
+        client.set_model_version_tag(name, str(current), "rollback.to", str(to))
+        client.set_model_version_tag(name, str(current), "rollback.at", at)
+        client.set_model_version_tag(name, str(to), "rollback.restored_at", at)
+    return Rollback(name, current, to, reason)

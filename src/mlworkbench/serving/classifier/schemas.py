@@ -108,6 +108,8 @@ def parse_passenger(values: Mapping[str, Any], where: str = "") -> Passenger:
             raise _bad(f"{where}embarked", "C, Q or S", given["embarked"])
     else:
         embarked = None
-    return Passenger(pclass=pclass, sex=sex, age=age,
-                     sibsp=_count(f"{where}sibsp", given.get("sibsp")),
-                     parch=_count(f"{where}parch", given.get("parch")), embarked=embarked)
+    # every value is checked and typed above: no second validation per record
+    return Passenger.model_construct(pclass=pclass, sex=sex, age=age,
+                                     sibsp=_count(f"{where}sibsp", given.get("sibsp")),
+                                     parch=_count(f"{where}parch", given.get("parch")),
+                                     embarked=embarked)
