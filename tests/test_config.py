@@ -27,3 +27,14 @@ def test_bad_setting_is_one_clear_error(workspace, monkeypatch) -> None:
     get_settings.cache_clear()
     with pytest.raises(ConfigError, match="MLWB_FIT_THREADS"):
         get_settings()
+
+
+@pytest.mark.parametrize("share", ["1.5", "-0.1", "half"])
+def test_shadow_share_is_a_fraction(workspace, monkeypatch, share) -> None:
+    monkeypatch.setenv("MLWB_SHADOW_SHARE", share)
+    get_settings.cache_clear()
+    with pytest.raises(ConfigError, match="MLWB_SHADOW_SHARE"):
+        get_settings()
+    monkeypatch.setenv("MLWB_SHADOW_SHARE", "0.25")
+    get_settings.cache_clear()
+    assert get_settings().shadow_share == 0.25

@@ -92,6 +92,12 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=4 << 20, ge=1024, le=1 << 30,
                                 description="request body size, at most (more gets 413 unread)")
+    shadow_share: float = Field(
+        default=0.0, ge=0.0, le=1.0,
+        description="share of requests also scored by the challenger, off the response path; "
+                    "0 = off")
+    shadow_queue: int = Field(default=1_000, ge=1, le=1_000_000,
+                              description="requests waiting for shadow scoring, at most")
 
     # The continuous-training pipeline (`mlwb pipeline run`): when it retrains, how it gates,
     # whom it asks whether the new version is served, and what keeps it from storming.

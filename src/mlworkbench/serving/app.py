@@ -28,6 +28,7 @@ from mlworkbench.serving.middleware import ServiceMiddleware
 from mlworkbench.serving.model_holder import LoadedModel, ModelHolder
 from mlworkbench.serving.prediction_log import PredictionLog
 from mlworkbench.serving.routes import admin, health, invocations, metrics, model
+from mlworkbench.serving.shadow import ShadowScorer
 from mlworkbench.web import errors
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,8 @@ def create_app(holder: ModelHolder, settings: Settings | None = None) -> FastAPI
                         journal_dir=settings.home / "journal" / family.log_table,
                         journal_bytes=settings.prediction_log_journal_bytes,
                         timeout=settings.store_timeout_seconds)
-    service = Service(settings, holder, service_metrics, log,
+    shadow = ShadowScorer(holder, settings, log, service_metrics.registry)
+    service = Service(settings, holder, service_metrics, log, shadow,
                       store=StoreGuard(settings.store_timeout_seconds))
 
     def swapped(_previous: LoadedModel | None, current: LoadedModel) -> None:
@@ -67,9 +69,11 @@ def create_app(holder: ModelHolder, settings: Settings | None = None) -> FastAPI
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         log.start()
         holder.start_polling()
+        shadow.start()
         try:
             yield
         finally:
+            shadow.close()
             holder.stop_polling()
             log.close()
 

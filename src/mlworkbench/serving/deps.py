@@ -13,6 +13,7 @@ from mlworkbench.serving.metrics import ServiceMetrics
 from mlworkbench.serving.model_holder import LoadedModel, ModelHolder
 from mlworkbench.serving.prediction_log import PredictionLog
 from mlworkbench.serving.request_ids import request_id_of
+from mlworkbench.serving.shadow import ShadowScorer
 from mlworkbench.web.auth import check_admin
 from mlworkbench.web.errors import NotReadyError
 
@@ -25,6 +26,7 @@ class Service:
     holder: ModelHolder
     metrics: ServiceMetrics
     log: PredictionLog
+    shadow: ShadowScorer  # the challenger scoring a share of requests off the response path
     cache: dict[object, object] = field(default_factory=dict)  # a family's per-app lookups
     store: StoreGuard = field(default_factory=lambda: StoreGuard(2.0))  # bounded store calls
 

@@ -32,6 +32,7 @@ class ModelInfo(BaseModel):
     dataset_digest: str | None
     loaded_at: str
     last_error: dict[str, Any] | None = None
+    shadow: dict[str, Any] | None = None  # the challenger scoring in shadow and its counters
 
 
 class ErrorResponse(BaseModel):

@@ -27,7 +27,7 @@ class Predicted:
     def rows(self) -> list[dict]:
         head = {"request_id": self.request_id, "served_at": self.served_at,
                 "model_name": self.model_name, "model_version": self.model_version,
-                "source": self.source}
+                "role": "champion", "source": self.source}
         return [
             {**head, **{name: getattr(passenger, name) for name in FIELDS},
              "probability": probability, "survived": probability >= 0.5}

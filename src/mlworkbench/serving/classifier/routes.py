@@ -12,6 +12,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from mlworkbench.serving.classifier import shadow
 from mlworkbench.serving.classifier.logged import Predicted
 from mlworkbench.serving.classifier.schemas import (
     Passenger,
@@ -37,6 +38,7 @@ def _answer(service: Service, model: LoadedModel, request_id: str, source: str,
     service.metrics.batch_size.observe(len(passengers))
     service.log.submit(Predicted(request_id, dt.datetime.now(dt.UTC), model.name,
                                  model.version, source, passengers, probabilities))
+    service.shadow.offer(request_id, shadow.predicted, source, passengers)
     return [{"survived": bool(p >= 0.5), "probability": round(p, 6)}
             for p in probabilities.tolist()]
 

@@ -18,6 +18,7 @@ from mlworkbench.serving.deps import Service
 from mlworkbench.serving.encoding import Fragment, dumps
 from mlworkbench.serving.encoding import respond as respond_json
 from mlworkbench.serving.model_holder import LoadedModel
+from mlworkbench.serving.recommender import shadow
 from mlworkbench.serving.recommender.logged import Served
 from mlworkbench.serving.recommender.render import Renderer
 from mlworkbench.web.errors import ConflictError, ServiceError
@@ -63,6 +64,7 @@ def live_json(service: Service, model: LoadedModel, users: list[int], k: int,
     service.metrics.batch_size.observe(len(users))
     _log(service, model, request_id, "live", users, recs,
          [FALLBACK_POPULAR if f else None for f in recs.fallback.tolist()])
+    service.shadow.offer(request_id, shadow.live, "live", users, k, exclude_seen)
     return body
 
 
@@ -119,6 +121,7 @@ def precomputed(service: Service, model: LoadedModel, users: list[int], k: int,
     entries = model.prepared.recommendations(recs, FALLBACK_POPULAR)
     _log(service, model, request_id, "precomputed", asked.tolist(), recs,
          [FALLBACK_POPULAR if f else None for f in recs.fallback.tolist()])
+    service.shadow.offer(request_id, shadow.live, "precomputed", users, k, True)
     return respond(_envelope(model, request_id, "precomputed", k, entries), model, request_id)
 
 
@@ -140,6 +143,7 @@ def history(service: Service, model: LoadedModel, items: list[int], k: int,
     entry.update(user=None, fallback=fallback, history=known.tolist(),
                  ignored_items=ignored.tolist())
     _log(service, model, request_id, "history", [None], recs, [fallback])
+    service.shadow.offer(request_id, shadow.history, items, k)
     return respond(_envelope(model, request_id, "history", k, [entry]), model, request_id)
 
 

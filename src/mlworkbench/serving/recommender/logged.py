@@ -33,7 +33,7 @@ class Served:
         these for every served user, sharing the interpreter with the requests."""
         head = {"request_id": self.request_id, "served_at": self.served_at,
                 "model_name": self.model_name, "model_version": self.model_version,
-                "source": self.source}
+                "role": "champion", "source": self.source}
         items = self.item_ids.tolist()
         scores = np.round(self.scores.astype(np.float64), 6).tolist()
         rows = []

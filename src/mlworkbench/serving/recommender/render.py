@@ -11,7 +11,6 @@ import orjson
 from mlworkbench.models.recommender import Recommendations, Recommender
 from mlworkbench.serving.encoding import Fragment
 
-
 _LAID_OUT_USERS = 8  # from here on numpy's layout beats the per-item loop (measured)
 
 

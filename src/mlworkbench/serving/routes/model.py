@@ -17,5 +17,6 @@ async def model_info(model: ModelDep, service: ServiceDep) -> Response:
     """Name, version, alias, run id, training metrics, dataset digest and when it was loaded;
     ``last_error``: the last failed load (version, error, time, attempts) since then, or null."""
     failure = service.holder.last_failure
-    body = {**model.describe(), "last_error": None if failure is None else failure.describe()}
+    body = {**model.describe(), "last_error": None if failure is None else failure.describe(),
+            "shadow": service.shadow.describe()}
     return Response(dumps(body), media_type="application/json", headers=model.headers)
