@@ -119,7 +119,7 @@ def test_the_canary_rolls_back_a_champion_users_respond_to_less(served) -> None:
         store.ingest("interactions", feedback, source="test:what-users-did-next",
                      stage="production")
     time.sleep(1)  # the prediction log's last rows reach the store
-    outcome = canary(settings, "recommender", users=20, margin=0.05)
+    outcome = canary(settings, "recommender", users=15, margin=0.05)
     assert outcome["decision"] == "rolled back", outcome
     assert outcome["old"]["hit_rate"] - outcome["new"]["hit_rate"] > 0.05
     wait_for_version(url, 1, 15)
