@@ -12,6 +12,7 @@ import os
 import threading
 import time
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -110,13 +111,15 @@ def _feedback(settings, users: np.ndarray) -> pd.DataFrame:
 def test_the_canary_rolls_back_a_champion_users_respond_to_less(served) -> None:
     settings, url, users = served
     assert served_version(url) == 2
+    for user in users:  # every user gets the new champion's list once
+        assert httpx.get(f"{url}/users/{user}/recommendations?k=10", timeout=30).status_code == 200
     feedback = _feedback(settings, users)
     assert feedback["user_id"].nunique() >= 20
     with open_store(settings) as store:
         store.ingest("interactions", feedback, source="test:what-users-did-next",
                      stage="production")
     time.sleep(1)  # the prediction log's last rows reach the store
-    outcome = canary(settings, "recommender", users=10, margin=0.05)
+    outcome = canary(settings, "recommender", users=15, margin=0.05)
     assert outcome["decision"] == "rolled back", outcome
     assert outcome["old"]["hit_rate"] - outcome["new"]["hit_rate"] > 0.05
     wait_for_version(url, 1, 15)
