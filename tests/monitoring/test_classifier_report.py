@@ -66,3 +66,13 @@ def test_a_window_without_probabilities_is_refused(scored) -> None:
     passengers, score = scored
     with pytest.raises(DataError, match="no 'probability' column"):
         classifier_report(score(passengers), passengers)
+
+
+def test_a_feature_no_request_gave_is_left_unjudged_not_an_error(scored) -> None:
+    passengers, score = scored
+    served = score(synthetic_passengers(passengers, 300, 0.0, 45)).drop(columns="survived")
+    served[["sibsp", "parch"]] = np.nan  # requests that left out the optional fields
+    result = classifier_report(score(passengers), served)
+    assert result.metrics["features_without_values"] == 2
+    assert not any("sibsp" in name or "parch" in name for name in result.failed_names)
+    assert "drift_age" in result.metrics and "drift_parch" not in result.metrics

@@ -72,7 +72,10 @@ def classifier_report(reference: pd.DataFrame, current: pd.DataFrame,
 
     t = thresholds or ClassifierThresholds()
     reference, current = _prepared(reference, "reference"), _prepared(current, "current")
-    numerical = [c for c in NUMERICAL if c in current and c in reference]
+    # a feature no request gave (sibsp and parch are optional) has no distribution to judge
+    numerical = [c for c in NUMERICAL if c in current and c in reference
+                 and current[c].notna().any() and reference[c].notna().any()]
+    unjudged = [c for c in NUMERICAL if c in current and c not in numerical]
     categorical = [c for c in CATEGORICAL if c in current and c in reference]
     columns = {**{c: ("wasserstein", t.numerical) for c in numerical},
                **{c: ("jensenshannon", t.categorical) for c in categorical},
@@ -89,6 +92,7 @@ def classifier_report(reference: pd.DataFrame, current: pd.DataFrame,
                for c, (m, th) in columns.items()}
     numbers["drift_share"] = float(np.mean([not test.passed for test in tests]))
     numbers["current_rows"] = float(len(current))
+    numbers["features_without_values"] = float(len(unjudged))
     result = MonitoringResult(family="classifier")
     result.merge("drift", snapshot, tests, numbers)
     if labelled is not None:

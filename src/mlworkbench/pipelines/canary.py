@@ -1,6 +1,7 @@
-"""Automatic rollback: after a promotion, the new champion's online quality over the first N
-users it served against the previous champion's over the last N it served; more than a
-margin worse, and ``champion`` goes back (through training/gate.py).
+"""Automatic rollback: after a promotion, the new champion's online quality over the users it
+served (judged once N of them did something after their answer) against the previous
+champion's over the last N it served; more than a margin worse, and ``champion`` goes back
+(through training/gate.py).
 
 Online quality is the served lists' hit rate@10, judged by what users did next on the
 arrival clock (monitoring/online.py). Families whose served rows carry no later outcome
@@ -29,9 +30,10 @@ TAG = "canary."
 K = 10
 
 
-def _served(engine: Any, name: str, version: int, users: int, first: bool,
+def _served(engine: Any, name: str, version: int, users: int | None, first: bool,
             since: dt.datetime | None = None, until: dt.datetime | None = None) -> pd.DataFrame:
-    """One served list per user: the first ``users`` users (or the last ones) served."""
+    """One served list per user: the first list of each user (or the last), of the last
+    ``users`` users served (None: of every user)."""
     try:
         parts = list(store_windows.iter_predictions(engine, name, version, since, until,
                                                     role="champion"))
@@ -41,17 +43,20 @@ def _served(engine: Any, name: str, version: int, users: int, first: bool,
         return pd.DataFrame()
     rows = pd.concat(parts, ignore_index=True).drop_duplicates(
         "user_id", keep="first" if first else "last")
-    rows = rows.head(users) if first else rows.tail(users)
+    if users is not None:
+        rows = rows.tail(users)
     return rows.assign(model_name=name)
 
 
 def list_quality(settings: Settings, name: str, new: int, old: int, promoted_at: dt.datetime,
                  users: int) -> dict[int, dict[str, float]]:
-    """Hit rate@10 and judged lists of ``new`` (served since ``promoted_at``) and ``old``
-    (served before), on the interactions that arrived after each list was served."""
+    """Hit rate@10 and judged lists of ``new`` (every user served since ``promoted_at``: a
+    user with no later activity says nothing, so the canary waits for ``users`` judged ones)
+    and ``old`` (its last ``users`` users served before), on the interactions that arrived
+    after each list was served."""
     with open_store(settings) as store:
         engine = store.engine
-        served = pd.concat([_served(engine, name, new, users, True, since=promoted_at),
+        served = pd.concat([_served(engine, name, new, None, True, since=promoted_at),
                             _served(engine, name, old, users, False, until=promoted_at)],
                            ignore_index=True)
         if served.empty:

@@ -60,11 +60,21 @@ class Schedule:
 
 
 def scheduled_run(family: str) -> str:
-    """One scheduled pipeline run of ``family``; never raises (the schedule goes on)."""
+    """One scheduled turn for ``family``: the canary judges a newly promoted champion once
+    enough of its users are judged (and rolls it back if they fare worse), then the pipeline
+    runs; never raises (the schedule goes on)."""
+    from mlworkbench.pipelines.canary import canary
     from mlworkbench.pipelines.continuous import run_pipeline
 
+    settings = get_settings()
     try:
-        result = run_pipeline(get_settings(), family, trigger=TRIGGER)
+        judged = canary(settings, family)
+        if judged["decision"] in ("kept", "rolled back"):
+            logger.warning("canary of %s: %s", family, judged["reason"])
+    except Exception as exc:  # the canary is advice: the pipeline still runs
+        logger.exception("canary of %s failed: %s", family, exc)
+    try:
+        result = run_pipeline(settings, family, trigger=TRIGGER)
     except Exception as exc:  # anything the pipeline did not record itself
         logger.exception("scheduled pipeline run of %s failed: %s", family, exc)
         return "failed"

@@ -14,14 +14,33 @@ from mlworkbench.config import Settings
 from mlworkbench.training import gate as champion_gate
 
 
-def served_version(url: str, timeout_s: float = 2.0) -> int | None:
-    """The version ``url``'s ``GET /model`` names, None when it does not answer."""
+def served_model(url: str, timeout_s: float = 2.0) -> tuple[str | None, int | None]:
+    """The model name and version ``url``'s ``GET /model`` names; (None, None) when it does
+    not answer."""
     try:
         with urllib.request.urlopen(url.rstrip("/") + "/model", timeout=timeout_s) as reply:
-            version = json.loads(reply.read()).get("version")
+            described = json.loads(reply.read())
     except (urllib.error.URLError, OSError, ValueError):
-        return None
-    return int(version) if version is not None else None
+        return None, None
+    version = described.get("version")
+    return described.get("name"), int(version) if version is not None else None
+
+
+def served_version(url: str, timeout_s: float = 2.0) -> int | None:
+    """The version ``url``'s ``GET /model`` names, None when it does not answer."""
+    return served_model(url, timeout_s)[1]
+
+
+def serving(settings: Settings, family: str, urls: list[str]) -> list[str]:
+    """The services to check. Given URLs: those not serving another model (one list can name
+    every family's API; a URL that does not answer stays, and counts as behind). None given:
+    the stack's API of this family (``mlwb up`` runs it on the family's port) when it answers
+    with this model."""
+    name = families.get(family).model_name(settings)
+    if urls:
+        return [url for url in urls if served_model(url)[0] in (name, None)]
+    url = f"http://{settings.stack_host}:{families.get(family).port(settings)}"
+    return [url] if served_model(url)[0] == name else []
 
 
 def wait_for_version(urls: list[str], version: int, timeout_s: float,
@@ -45,10 +64,11 @@ def verify(settings: Settings, family: str, gate_result: dict[str, Any], *,
     if not gate_result.get("promoted"):
         return {"ok": True, "checked": [], "note": "nothing promoted: nothing to verify"}
     version = int(gate_result["challenger"])
-    urls = list(urls or [])
+    urls = serving(settings, family, list(urls or []))
     if not urls:
         return {"ok": True, "checked": [], "version": version,
-                "note": "no serving URLs configured (MLWB_PIPELINE_SERVING_URLS)"}
+                "note": "no serving URLs configured (MLWB_PIPELINE_SERVING_URLS) and no API "
+                        "of this model on the stack's port"}
     started = time.monotonic()
     seen = wait_for_version(urls, version, timeout_s)
     waited = time.monotonic() - started
