@@ -299,7 +299,7 @@ def main() -> None:
         if any(stale.name.startswith(f"serving-{family}") for family in families):
             stale.unlink()
     trained = train_models(settings, families)
-    verdicts = []
+    every_verdict: list[str] = []
     for family in families:
         section = {"recommender": recommender, "classifier": classifier,
                    "workers": workers}[family](settings, trained)
@@ -313,11 +313,11 @@ def main() -> None:
                  f"polling, prediction log to SQLite); 127.0.0.1; {os.cpu_count()} CPUs", "",
                  *table(measured, section.loads, section.unit, first, second), "",
                  *verdicts(section, measured, (first, second)), ""]
-        verdicts += [line for line in lines if line.startswith(("PASS", "FAIL"))]
+        every_verdict += [line for line in lines if line.startswith(("PASS", "FAIL"))]
         print("\n" + "\n".join(lines), flush=True)
         saved = ["```", f"$ {command}", *lines[:-1], "```", ""]
         (args.results / f"serving-{section.tag}.md").write_text("\n".join(saved))
-    print("\n".join(["", "all targets:", *verdicts, "", f"command: {command}"]), flush=True)
+    print("\n".join(["", "all targets:", *every_verdict, "", f"command: {command}"]), flush=True)
     shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -18,10 +18,10 @@ from mlworkbench.tracking.registry import set_alias
 NAME = "titanic-classifier"  # the classifier family's registered model
 
 
-def _server(version: int) -> Iterator[str]:
+def _server(version: int, name: str = NAME) -> Iterator[str]:
     class Model(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802  (http.server's name)
-            body = json.dumps({"name": NAME, "version": version}).encode()
+            body = json.dumps({"name": name, "version": version}).encode()
             self.send_response(200 if self.path == "/model" else 404)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
@@ -90,3 +90,28 @@ def test_nothing_promoted_or_no_urls_is_nothing_to_verify(promoted) -> None:
     assert verify(promoted, "classifier", {"promoted": False})["ok"]
     assert "no serving URLs" in verify(promoted, "classifier",
                                        {"promoted": True, "challenger": 2})["note"]
+
+
+def test_a_url_serving_another_model_is_not_this_models_service(promoted, new_service) -> None:
+    other = _server(7, "movielens-recommender")
+    url = next(other)
+    try:
+        result = verify(promoted, "classifier", {"promoted": True, "challenger": 2,
+                                                 "champion": 1},
+                        urls=[new_service, url], timeout_s=1)
+    finally:
+        other.close()
+    assert result["ok"] and result["checked"] == [new_service]
+
+
+def test_without_urls_the_stacks_api_of_the_family_is_checked(promoted, old_service,
+                                                             monkeypatch) -> None:
+    from mlworkbench.config import get_settings
+
+    monkeypatch.setenv("MLWB_CLASSIFIER_PORT", old_service.rsplit(":", 1)[1])
+    get_settings.cache_clear()
+    settings = get_settings()
+    result = verify(settings, "classifier", {"promoted": True, "challenger": 2, "champion": 1},
+                    timeout_s=1)
+    assert not result["ok"] and result["checked"] == [old_service]
+    assert result["rolled_back_to"] == 1
