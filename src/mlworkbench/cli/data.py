@@ -92,7 +92,7 @@ def snapshot(name: str = typer.Argument(..., help="A name for the current latest
     with _store() as store:
         frozen = store.save_snapshot(name)
     for saved in frozen:
-        console.print(f"snapshot {name!r}: {saved.summary()}, batches {saved.batch_label}, "
+        console.print(f"snapshot {name!r}: batches {saved.batch_label}, {saved.summary()}, "
                       f"digest {saved.digest}, schema {saved.schema_version}")
 
 
