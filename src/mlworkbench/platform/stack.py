@@ -102,6 +102,9 @@ class Stack:
             found.append(s3_service(self.settings, self.secrets.seaweedfs_key))
         database_url = self.postgres.database_url if self.postgres else self.settings.database_url
         clients = {f"MLWB_{key.upper()}": value for key, value in self.client_settings.items()}
+        if self.settings.mlflow_auth:  # never credentials the launching process inherited
+            clients |= {"MLFLOW_TRACKING_USERNAME": clients["MLWB_TRACKING_USERNAME"],
+                        "MLFLOW_TRACKING_PASSWORD": clients["MLWB_TRACKING_PASSWORD"]}
         found += [mlflow_service(self.settings, self.backend_store_uri, self._mlflow_auth()),
                   simulator_service(self.settings, database_url, clients),
                   evidently_service(self.settings, records.workspace_path(self.settings)),

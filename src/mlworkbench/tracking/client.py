@@ -39,6 +39,17 @@ def check_reachable(uri: str) -> None:
         ) from exc
 
 
+_SET_HERE: dict[str, str] = {}  # the credentials this process put into its environment
+
+
+def _credential(name: str, value: str) -> None:
+    """MLflow reads credentials from the environment: set ``name`` unless the user set it
+    (theirs win); a value set here earlier for another server is replaced, not kept."""
+    current = os.environ.get(name)
+    if current is None or current == _SET_HERE.get(name):
+        os.environ[name] = _SET_HERE[name] = value
+
+
 def configure(settings: Settings) -> MlflowClient:
     """Point MLflow at the settings' stores and return a client for them."""
     uri = settings.resolved_tracking_uri
@@ -46,9 +57,9 @@ def configure(settings: Settings) -> MlflowClient:
     if uri.startswith("sqlite:///"):
         settings.home.mkdir(parents=True, exist_ok=True)
     check_reachable(uri)
-    if settings.tracking_username and settings.tracking_password:  # the user's own win
-        os.environ.setdefault("MLFLOW_TRACKING_USERNAME", settings.tracking_username)
-        os.environ.setdefault("MLFLOW_TRACKING_PASSWORD", settings.tracking_password)
+    if settings.tracking_username and settings.tracking_password:
+        _credential("MLFLOW_TRACKING_USERNAME", settings.tracking_username)
+        _credential("MLFLOW_TRACKING_PASSWORD", settings.tracking_password)
     users_choice = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(settings.resolved_registry_uri)
