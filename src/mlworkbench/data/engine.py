@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from mlworkbench.errors import StoreError
 
 SQLITE_BUSY_TIMEOUT_S = 60.0  # a writer waits this long for another one's transaction
 _WRITE_LOCK = 6006  # PostgreSQL advisory lock key held by every writing transaction
@@ -53,6 +56,19 @@ def writing(engine: sa.Engine) -> Iterator[sa.Connection]:
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
                                    {"key": _WRITE_LOCK})
             yield connection
+
+
+@contextlib.contextmanager
+def translated(action: str) -> Iterator[None]:
+    """A database failure as :class:`StoreError` ("cannot <action>: <first line of the
+    driver's reason>"), the one wording every store read and write uses."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise StoreError(f"cannot {action}: {detail}; check MLWB_DATABASE_URL") from exc
+    except OSError as exc:  # e.g. the SQLite file's directory cannot be created
+        raise StoreError(f"cannot {action}: {exc}; check MLWB_DATABASE_URL") from exc
 
 
 def _sqlite_connect(connection: object, _record: object) -> None:

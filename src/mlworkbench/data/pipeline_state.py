@@ -7,32 +7,20 @@ lease expired, or at once when its holder ran on this host and its process is go
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
 
 from mlworkbench.data import tables as t
-from mlworkbench.data.engine import writing
-from mlworkbench.errors import StoreError
+from mlworkbench.data.engine import translated, writing
 
 S = t.pipeline_state.c
-
-
-@contextlib.contextmanager
-def _translated(action: str) -> Iterator[None]:
-    try:
-        yield
-    except SQLAlchemyError as exc:
-        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise StoreError(f"cannot {action}: {detail}; check MLWB_DATABASE_URL") from exc
 
 
 @dataclass(frozen=True)
@@ -80,7 +68,7 @@ def holder_gone(state: State, at: datetime) -> bool:
 
 
 def read(engine: sa.Engine, model_name: str) -> State:
-    with _translated("read the pipeline state"), engine.connect() as connection:
+    with translated("read the pipeline state"), engine.connect() as connection:
         row = connection.execute(sa.select(t.pipeline_state).where(
             S.model_name == model_name)).mappings().first()
     return State(**row) if row else State(model_name)
@@ -94,7 +82,7 @@ def acquire(engine: sa.Engine, model_name: str, lease_seconds: float,
     holder or refused; ``may_run`` returns a reason to refuse (cooldown...) or None.
     """
     at = now()
-    with _translated("take the pipeline lock"), writing(engine) as connection:
+    with translated("take the pipeline lock"), writing(engine) as connection:
         row = connection.execute(sa.select(t.pipeline_state).where(
             S.model_name == model_name)).mappings().first()
         state = State(**row) if row else State(model_name)
@@ -121,7 +109,7 @@ def release(engine: sa.Engine, model_name: str, holder: str, outcome: str,
     if retrained:
         values["last_run_at"] = now()
     values["failures"] = S.failures + 1 if outcome == "failed" else 0
-    with _translated("free the pipeline lock"), writing(engine) as connection:
+    with translated("free the pipeline lock"), writing(engine) as connection:
         connection.execute(t.pipeline_state.update().where(
             S.model_name == model_name, S.holder == holder).values(**values))
 

@@ -11,17 +11,15 @@ yields, read back in insertion order.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
 
 from mlworkbench.data import batches as batch_writing
 from mlworkbench.data import migrations, schema
@@ -35,8 +33,8 @@ from mlworkbench.data.datasets import (
     Passengers,
     frame_digest,
 )
-from mlworkbench.data.engine import create_engine, engine_url, safe_url, writing
-from mlworkbench.errors import DataError, StoreError
+from mlworkbench.data.engine import create_engine, engine_url, safe_url, translated, writing
+from mlworkbench.errors import DataError
 
 logger = logging.getLogger(__name__)
 TRAINING_STAGES = ("training", "production")  # what "the latest validated data" is made of
@@ -103,7 +101,7 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = engine_url(url)
-        with self._translated(f"open the data store {safe_url(self.url)}"):
+        with translated(f"open the data store {safe_url(self.url)}"):
             self.engine = create_engine(self.url)
             migrations.migrate(self.engine)
 
@@ -116,20 +114,10 @@ class Store:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    @contextlib.contextmanager
-    def _translated(self, action: str) -> Iterator[None]:
-        try:
-            yield
-        except SQLAlchemyError as exc:
-            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            raise StoreError(f"cannot {action}: {detail}; check MLWB_DATABASE_URL") from exc
-        except OSError as exc:  # e.g. the SQLite file's directory cannot be created
-            raise StoreError(f"cannot {action}: {exc}; check MLWB_DATABASE_URL") from exc
-
     # -- ingest -----------------------------------------------------------------------------
 
     def known_items(self) -> np.ndarray:
-        with self._translated("read the item ids"), self.engine.connect() as connection:
+        with translated("read the item ids"), self.engine.connect() as connection:
             rows = connection.execute(sa.select(t.items.c.item_id)).scalars().all()
         return np.asarray(rows, dtype="int64")
 
@@ -137,7 +125,7 @@ class Store:
         query = (sa.select(t.ingest_batches)
                  .where(t.ingest_batches.c.kind == kind, t.ingest_batches.c.digest == digest)
                  .order_by(t.ingest_batches.c.id.desc()).limit(1))
-        with self._translated("look up earlier batches"), self.engine.connect() as connection:
+        with translated("look up earlier batches"), self.engine.connect() as connection:
             row = connection.execute(query).mappings().first()
         return Batch(**row, skipped=True) if row else None
 
@@ -150,7 +138,7 @@ class Store:
             logger.info("batch skipped: same content as batch %s", earlier.id)
             return earlier
         checked = batch_writing.validated(kind, raw, self.known_items())
-        with self._translated(f"write a {kind} batch"), writing(self.engine) as connection:
+        with translated(f"write a {kind} batch"), writing(self.engine) as connection:
             return batch_writing.write(connection, kind, checked, source, stage, digest)
 
     def ingest_numbered(self, kind: str, source: str, make: Callable[[int], pd.DataFrame],
@@ -160,7 +148,7 @@ class Store:
         transaction, so concurrent writers never write the same number twice."""
         batch_writing.check_stage(stage)
         sources = t.ingest_batches.c.source
-        with self._translated(f"write a {kind} batch"), writing(self.engine) as connection:
+        with translated(f"write a {kind} batch"), writing(self.engine) as connection:
             index = int(connection.execute(
                 sa.select(sa.func.count()).select_from(t.ingest_batches).where(
                     t.ingest_batches.c.kind == kind,
@@ -177,12 +165,12 @@ class Store:
         query = sa.select(t.ingest_batches).order_by(t.ingest_batches.c.id.desc()).limit(limit)
         if kind is not None:
             query = query.where(t.ingest_batches.c.kind == kind)
-        with self._translated("list batches"), self.engine.connect() as connection:
+        with translated("list batches"), self.engine.connect() as connection:
             return [Batch(**row) for row in connection.execute(query).mappings()]
 
     def batch(self, batch_id: int) -> Batch | None:
         query = sa.select(t.ingest_batches).where(t.ingest_batches.c.id == batch_id)
-        with self._translated("read a batch"), self.engine.connect() as connection:
+        with translated("read a batch"), self.engine.connect() as connection:
             row = connection.execute(query).mappings().first()
         return Batch(**row) if row else None
 
@@ -192,7 +180,7 @@ class Store:
                           t.quarantine.c.reasons).order_by(t.quarantine.c.id)
         if batch_id is not None:
             query = query.where(t.quarantine.c.batch_id == batch_id)
-        with self._translated("read the quarantine"), self.engine.connect() as connection:
+        with translated("read the quarantine"), self.engine.connect() as connection:
             rows = connection.execute(query).all()
         return pd.DataFrame(rows, columns=["batch_id", "row", "raw", "reasons"])
 
@@ -201,7 +189,7 @@ class Store:
         query = sa.select(sa.func.count()).select_from(table)
         if batch_id is not None:
             query = query.where(table.c.batch_id == batch_id)
-        with self._translated(f"count {kind}"), self.engine.connect() as connection:
+        with translated(f"count {kind}"), self.engine.connect() as connection:
             return int(connection.execute(query).scalar_one())
 
     def _snapshot_batches(self, kind: str, name: str | None) -> tuple[tuple[int, ...], str]:
@@ -212,7 +200,7 @@ class Store:
             batch_ids = tuple(b.id for b in batches if b.stage in TRAINING_STAGES)
         else:
             query = sa.select(t.snapshots.c.batch_ids).where(t.snapshots.c.name == name)
-            with self._translated("read a snapshot"), self.engine.connect() as connection:
+            with translated("read a snapshot"), self.engine.connect() as connection:
                 found = connection.execute(query).scalar()
             if found is None:
                 raise DataError(f"no snapshot named {name!r}; create it with "
@@ -241,7 +229,7 @@ class Store:
         p = t.passengers.c
         query = (sa.select(*(p[c] for c in PASSENGER_COLUMNS))
                  .where(p.batch_id.in_(batch_ids), p.survived.is_not(None)).order_by(p.id))
-        with self._translated("read passengers"), self.engine.connect() as connection:
+        with translated("read passengers"), self.engine.connect() as connection:
             rows = connection.execute(query).all()
         frame = pd.DataFrame(rows, columns=PASSENGER_COLUMNS).astype(
             {"age": "float64", "sibsp": "int64", "parch": "int64"})
@@ -273,7 +261,7 @@ class Store:
         record = {"name": name, "batch_ids": [int(i) for i in batch_ids], "digest": digest,
                   "schema_version": schema_version,
                   "created_at": datetime.now(UTC).replace(tzinfo=None)}
-        with self._translated(f"save snapshot {name!r}"), writing(self.engine) as connection:
+        with translated(f"save snapshot {name!r}"), writing(self.engine) as connection:
             if connection.execute(sa.select(t.snapshots.c.name)
                                   .where(t.snapshots.c.name == name)).first():
                 raise DataError(f"snapshot {name!r} exists; choose another name")
@@ -284,7 +272,7 @@ class Store:
         query = (sa.select(i.user_id, i.item_id, i.rating, i.event_time)
                  .where(i.batch_id.in_(batch_ids)).order_by(i.id))
         types = {"user_id": "int64", "item_id": "int64", "rating": "float64", "timestamp": "int64"}
-        with self._translated("read interactions"), self.engine.connect() as connection:
+        with translated("read interactions"), self.engine.connect() as connection:
             # in slices: 10M rows as Python tuples at once would take ~4.5 GB, not ~0.3 GB
             result = connection.execution_options(yield_per=250_000).execute(query)
             ratings = pd.concat([pd.DataFrame(part, columns=RATING_COLUMNS).astype(types)

@@ -9,7 +9,6 @@ so this module does not depend on where that table is declared.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,23 +16,15 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
+from sqlalchemy.exc import NoSuchTableError
 
 from mlworkbench.data import tables as t
-from mlworkbench.errors import DataError, StoreError
+from mlworkbench.data.engine import translated
+from mlworkbench.errors import DataError
 
 CHUNK_ROWS = 50_000
 PREDICTION_LOG = "prediction_log"
 PASSENGER_COLUMNS = ["pclass", "survived", "sex", "age", "sibsp", "parch", "embarked"]
-
-
-@contextlib.contextmanager
-def _translated(action: str) -> Iterator[None]:
-    try:
-        yield
-    except SQLAlchemyError as exc:
-        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise StoreError(f"cannot {action}: {detail}; check MLWB_DATABASE_URL") from exc
 
 
 def parse_batch_label(label: str) -> tuple[int, ...]:
@@ -75,14 +66,14 @@ def find_batches(engine: sa.Engine, kind: str, stage: str | None = None,
     if until is not None:
         query = query.where(b.created_at < _naive_utc(until))
     query = query.order_by(b.id.desc()).limit(last) if last else query.order_by(b.id)
-    with _translated("list batches"), engine.connect() as connection:
+    with translated("list batches"), engine.connect() as connection:
         found = [BatchInfo(*row) for row in connection.execute(query)]
     return sorted(found, key=lambda batch: batch.id)
 
 
 def _chunks(engine: sa.Engine, query: sa.Select, columns: list[str], action: str,
             chunk_rows: int) -> Iterator[pd.DataFrame]:
-    with _translated(action), engine.connect() as connection:
+    with translated(action), engine.connect() as connection:
         result = connection.execution_options(yield_per=chunk_rows).execute(query)
         for part in result.partitions():
             yield pd.DataFrame(part, columns=columns)
@@ -129,7 +120,7 @@ def read_items(engine: sa.Engine) -> pd.DataFrame:
     """The item catalogue (item_id, title, genres)."""
     c = t.items.c
     query = sa.select(c.item_id, c.title, c.genres).order_by(c.item_id)
-    with _translated("read the items"), engine.connect() as connection:
+    with translated("read the items"), engine.connect() as connection:
         rows = connection.execute(query).all()
     return pd.DataFrame(rows, columns=["item_id", "title", "genres"]).astype({"item_id": "int64"})
 
@@ -181,7 +172,7 @@ def iter_predictions(engine: sa.Engine, model_name: str | None = None,
     """Served rows in chunks (PREDICTION_COLUMNS; served_at as float unix seconds, items as the
     JSON text served), oldest first. Rows without a user (item-based requests) are left out;
     ``role`` keeps one role's rows (``champion``, ``shadow``), None every role's."""
-    with _translated("read the prediction log"):
+    with translated("read the prediction log"):
         log = _prediction_log(engine)
     query = _served_query(log, PREDICTION_COLUMNS, model_name, model_version, role, since,
                           until).where(log.c.user_id.is_not(None))
@@ -229,7 +220,7 @@ def _naive_utc(moment: datetime) -> datetime:
 def snapshot_batch_ids(engine: sa.Engine, name: str) -> tuple[int, ...]:
     """The batch ids frozen under snapshot ``name``."""
     query = sa.select(t.snapshots.c.batch_ids).where(t.snapshots.c.name == name)
-    with _translated("read a snapshot"), engine.connect() as connection:
+    with translated("read a snapshot"), engine.connect() as connection:
         found = connection.execute(query).scalar()
     if found is None:
         raise DataError(f"no snapshot named {name!r} in the data store")
