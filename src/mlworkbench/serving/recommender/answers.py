@@ -19,12 +19,10 @@ from mlworkbench.serving.encoding import Fragment, dumps
 from mlworkbench.serving.encoding import respond as respond_json
 from mlworkbench.serving.model_holder import LoadedModel
 from mlworkbench.serving.recommender import shadow
+from mlworkbench.serving.recommender.history import FALLBACK_POPULAR, for_history
 from mlworkbench.serving.recommender.logged import Served
 from mlworkbench.serving.recommender.render import Renderer
 from mlworkbench.web.errors import ConflictError, ServiceError
-
-FALLBACK_POPULAR = "popular"
-FALLBACK_ITEM_MEAN = "item-mean"  # engines without an exact fold-in (BPR, popularity)
 
 
 def respond(payload: dict, model: LoadedModel, request_id: str) -> Response:
@@ -132,13 +130,7 @@ def history(service: Service, model: LoadedModel, items: list[int], k: int,
     given = np.asarray(items, dtype=np.int64)
     rows = recommender.item_rows(given, strict=False)
     known, ignored = given[rows >= 0], given[rows < 0]
-    if len(known):
-        recs = recommender.recommend_for_history(known, k)
-        fallback = None if recommender.engine.kind == "als" else FALLBACK_ITEM_MEAN
-    else:
-        ids, values = recommender.popular(k)
-        recs = Recommendations(np.array([-1]), ids[None, :], values[None, :], np.array([True]))
-        fallback = FALLBACK_POPULAR
+    recs, fallback = for_history(recommender, known, k)
     entry = renderer.per_user(recs)[0]
     entry.update(user=None, fallback=fallback, history=known.tolist(),
                  ignored_items=ignored.tolist())

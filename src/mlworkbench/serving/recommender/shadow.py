@@ -7,12 +7,9 @@ import datetime as dt
 
 import numpy as np
 
-from mlworkbench.models.recommender import Recommendations
 from mlworkbench.serving.model_holder import LoadedModel
+from mlworkbench.serving.recommender.history import FALLBACK_POPULAR, for_history
 from mlworkbench.serving.recommender.logged import Served
-
-FALLBACK_POPULAR = "popular"
-FALLBACK_ITEM_MEAN = "item-mean"
 
 
 def live(challenger: LoadedModel, request_id: str, source: str, users: list[int], k: int,
@@ -29,12 +26,6 @@ def history(challenger: LoadedModel, request_id: str, items: list[int], k: int) 
     recommender = challenger.model
     given = np.asarray(items, dtype=np.int64)
     known = given[recommender.item_rows(given, strict=False) >= 0]
-    if len(known):
-        recs = recommender.recommend_for_history(known, k)
-        fallback = None if recommender.engine.kind == "als" else FALLBACK_ITEM_MEAN
-    else:
-        ids, values = recommender.popular(k)
-        recs = Recommendations(np.array([-1]), ids[None, :], values[None, :], np.array([True]))
-        fallback = FALLBACK_POPULAR
+    recs, fallback = for_history(recommender, known, k)
     return Served(request_id, dt.datetime.now(dt.UTC), challenger.name, challenger.version,
                   "history", [None], recs.item_ids, recs.scores, [fallback])
