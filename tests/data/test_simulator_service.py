@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -28,6 +30,7 @@ def test_post_a_drifted_production_batch_then_read_it_back(client: TestClient) -
     batch = answer.json()
     assert batch["stage"] == "production" and batch["received"] == 300
     assert batch["rejected"] > 0 and batch["accepted"] + batch["rejected"] == 300
+    assert datetime.fromisoformat(batch["created_at"]).tzinfo == UTC  # naive in the store, "Z" here
     again = client.get(f"/batches/{batch['id']}")
     assert again.status_code == 200 and again.json() == batch
     following = client.post("/batches", json={"size": 300}).json()

@@ -8,10 +8,12 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from pydantic import PlainSerializer
 
 from mlworkbench.data import bulk, duplicates, faults, schema
 from mlworkbench.data import tables as t
@@ -19,6 +21,9 @@ from mlworkbench.errors import DataError
 
 logger = logging.getLogger(__name__)
 STAGES = ("training", "testing", "production")
+# the store keeps naive UTC times; an answer over HTTP says so with a "Z"
+UtcTime = Annotated[datetime, PlainSerializer(lambda moment: moment.isoformat() + "Z",
+                                              return_type=str)]
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,7 @@ class Batch:
     rejected: int
     digest: str
     schema_version: str
-    created_at: datetime
+    created_at: UtcTime
     skipped: bool = False  # the content was ingested before (this is that earlier batch)
 
 

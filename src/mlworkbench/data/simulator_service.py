@@ -41,24 +41,6 @@ class BatchRequest(BaseModel):
     drift: DriftOptions = Field(default_factory=DriftOptions)
 
 
-class BatchAnswer(BaseModel):
-    id: int
-    kind: str
-    source: str
-    stage: str
-    received: int
-    accepted: int
-    rejected: int
-    digest: str
-    schema_version: str
-    created_at: str
-    skipped: bool
-
-    @classmethod
-    def of(cls, batch: Batch) -> BatchAnswer:
-        return cls(**{**batch.__dict__, "created_at": batch.created_at.isoformat() + "Z"})
-
-
 class _State:
     def __init__(self, settings: Settings) -> None:
         self.token = settings.admin_token
@@ -94,7 +76,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     @app.post("/batches", status_code=201, dependencies=[Depends(require_token)])
-    def create_batch(body: BatchRequest, request: Request) -> BatchAnswer:
+    def create_batch(body: BatchRequest, request: Request) -> Batch:
         """Write one batch into the store: the next production batch (with drift), or the
         training or testing window. Rejected rows go to quarantine, never away."""
         state: _State = request.app.state.simulator
@@ -106,15 +88,15 @@ def build_app(settings: Settings | None = None) -> FastAPI:
                 batch = state.store.ingest("interactions", state.simulator.window(body.stage),
                                            source=f"simulator:{body.stage}-window",
                                            stage=body.stage)
-        return BatchAnswer.of(batch)
+        return batch
 
     @app.get("/batches/{batch_id}")
-    def read_batch(batch_id: int, request: Request) -> BatchAnswer:
+    def read_batch(batch_id: int, request: Request) -> Batch:
         """One batch's record: stage, counts, digest."""
         batch = request.app.state.simulator.store.batch(batch_id)
         if batch is None:
             raise errors.ServiceError(f"no batch {batch_id} in the data store", "batch_id",
                                       status=404)
-        return BatchAnswer.of(batch)
+        return batch
 
     return app

@@ -40,9 +40,9 @@ logger = logging.getLogger(__name__)
 TRAINING_STAGES = ("training", "production")  # what "the latest validated data" is made of
 
 
-@dataclass(frozen=True)
-class Snapshot(Interactions):
-    """Interactions read from the store, naming the batches and schema they came from."""
+@dataclass(frozen=True, kw_only=True)
+class _Origin:
+    """Where a training frame read from the store came from: its batches and schema."""
 
     batch_ids: tuple[int, ...] = ()
     schema_version: str = schema.SCHEMA_VERSION
@@ -55,24 +55,18 @@ class Snapshot(Interactions):
     def tags(self) -> dict[str, str]:
         return snapshot_tags(self)
 
+
+@dataclass(frozen=True)
+class Snapshot(_Origin, Interactions):
+    """Interactions read from the store, naming the batches and schema they came from."""
+
     def summary(self) -> str:
         return f"{len(self.ratings):,} ratings"
 
 
 @dataclass(frozen=True)
-class PassengerSnapshot(Passengers):
+class PassengerSnapshot(_Origin, Passengers):
     """Labelled passengers read from the store, naming their batches and schema."""
-
-    batch_ids: tuple[int, ...] = ()
-    schema_version: str = schema.SCHEMA_VERSION
-    snapshot: str | None = None
-
-    @property
-    def batch_label(self) -> str:
-        return batch_label(self.batch_ids)
-
-    def tags(self) -> dict[str, str]:
-        return snapshot_tags(self)
 
     def summary(self) -> str:
         return f"{len(self.passengers):,} labelled passengers"
@@ -90,7 +84,7 @@ def batch_label(batch_ids: tuple[int, ...]) -> str:
     return label if len(label) <= 480 else f"{label[:460]}... ({len(batch_ids)} batches)"
 
 
-def snapshot_tags(data: Snapshot | PassengerSnapshot) -> dict[str, str]:
+def snapshot_tags(data: _Origin) -> dict[str, str]:
     """What names the data a run saw: schema version, snapshot and batches (run tags data.*)."""
     return {"schema_version": data.schema_version, "snapshot": data.snapshot or "latest",
             "batches": data.batch_label}
