@@ -136,6 +136,20 @@ def mlflow_service(settings: Settings, backend_store_uri: str,
     )
 
 
+def _mlwb_environment(settings: Settings, database_url: str | None,
+                      secrets: dict[str, str] | None) -> dict[str, str]:
+    """What an ``mlwb ...`` process of the stack runs with: the stack's home, tracking server
+    and data store, one BLAS thread, and the secrets it needs."""
+    return {
+        **SERVER_ENV,
+        "MLWB_HOME": str(settings.home),
+        "MLWB_TRACKING_URI": settings.stack_tracking_uri,
+        "OPENBLAS_NUM_THREADS": "1",
+        **({"MLWB_DATABASE_URL": database_url} if database_url else {}),
+        **(secrets or {}),
+    }
+
+
 def _mlwb_service(settings: Settings, name: str, title: str, args: list[str], port: int,
                   setting: str, health_path: str, database_url: str | None,
                   wave: int, serves: str | None = None,
@@ -146,14 +160,8 @@ def _mlwb_service(settings: Settings, name: str, title: str, args: list[str], po
                "--host", settings.stack_host, "--port", str(port)]
     return Service(
         name=name, title=title,
-        program=Program(name, command, environment={
-            **SERVER_ENV,
-            "MLWB_HOME": str(settings.home),
-            "MLWB_TRACKING_URI": settings.stack_tracking_uri,
-            "OPENBLAS_NUM_THREADS": "1",
-            **({"MLWB_DATABASE_URL": database_url} if database_url else {}),
-            **(secrets or {}),
-        }),
+        program=Program(name, command, environment=_mlwb_environment(settings, database_url,
+                                                                     secrets)),
         url=url, ports=[(port, setting)],
         healthy=lambda: http_ok(f"{url}{health_path}"), timeout_s=timeout_s, wave=wave,
         serves=serves,
@@ -219,14 +227,8 @@ def worker_service(settings: Settings, name: str, title: str, args: list[str],
     command = [executable("mlwb", "mlworkbench"), *args]
     return Service(
         name=name, title=title,
-        program=Program(name, command, environment={
-            **SERVER_ENV,
-            "MLWB_HOME": str(settings.home),
-            "MLWB_TRACKING_URI": settings.stack_tracking_uri,
-            "OPENBLAS_NUM_THREADS": "1",
-            **({"MLWB_DATABASE_URL": database_url} if database_url else {}),
-            **(secrets or {}),
-        }),
+        program=Program(name, command, environment=_mlwb_environment(settings, database_url,
+                                                                     secrets)),
         url=f"mlwb {' '.join(args)}", ports=[], healthy=running, timeout_s=60.0, wave=wave,
     )
 
