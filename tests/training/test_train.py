@@ -9,13 +9,15 @@ import time
 
 import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 
 from mlworkbench.config import CHAMPION_ALIAS
 from mlworkbench.errors import InvalidParameterError, TrackingUnavailableError
+from mlworkbench.models.pyfunc import ids_are_integers
 from mlworkbench.tracking.client import configure
 from mlworkbench.training.recommender import RECOMMENDER
-from mlworkbench.training.train import TrainRequest, train
+from mlworkbench.training.train import TrainRequest, frame_schema, train
 
 
 def test_default_als_clears_the_bar_and_beats_popularity(trained) -> None:
@@ -103,3 +105,11 @@ def test_unreachable_tracking_server_fails_fast(workspace, monkeypatch) -> None:
         train(RECOMMENDER, settings=get_settings())
     assert time.perf_counter() - started < 10
     mlflow.set_tracking_uri(None)
+
+
+def test_the_logged_schema_is_the_one_mlflow_infers(movielens) -> None:
+    passengers = pd.DataFrame({"pclass": ["1st", "3rd", None], "age": [29.0, np.nan, 4.0],
+                               "sibsp": [0, 1, 2], "survived": [True, False, True]})
+    with ids_are_integers():
+        for frame in (movielens.frame, passengers):
+            assert frame_schema(frame) == mlflow.data.from_pandas(frame).schema

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import mlflow
+import pandas as pd
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
+from mlflow.types import ColSpec, Schema
 
 from mlworkbench.config import Settings, get_settings
 from mlworkbench.data.datasets import Dataset
@@ -64,10 +66,19 @@ def log_dataset_input(data: Dataset) -> None:
     """Log the data set as the active run's MLflow dataset input, named by its content digest."""
     with ids_are_integers():
         dataset = mlflow.data.from_pandas(data.frame, name=data.name, digest=data.digest)
+        dataset.__dict__["schema"] = frame_schema(data.frame)  # fills its cached_property
         tags = data.tags()
         mlflow.log_input(dataset, context="training", tags=tags)
         mlflow.set_tags({f"data.{key}": value for key, value in tags.items()})
         mlflow.log_dict(schema_document(), "data/schema.json")
+
+
+def frame_schema(frame: pd.DataFrame) -> Schema:
+    """The schema MLflow infers for a logged pandas data set, with one vectorised null check per
+    column: MLflow's own looks at every value in Python (9 s per million ratings)."""
+    types = mlflow.data.from_pandas(frame.head(1000)).schema  # the types, from a sample
+    return Schema([ColSpec(column.type, column.name, required=not frame[column.name].isna().any())
+                   for column in types.inputs])
 
 
 def tag_version(client: MlflowClient, trainer: Trainer, name: str, info: Any,
