@@ -24,7 +24,7 @@ import pandas as pd
 from sqlalchemy import DateTime, Engine, delete, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from mlworkbench.data import migrations
+from mlworkbench.data import migrations, sqlite_rows
 from mlworkbench.data.engine import create_engine, engine_url, safe_url
 from mlworkbench.data.tables import SERVED_TABLES, precomputed
 from mlworkbench.errors import DataError
@@ -104,11 +104,17 @@ def datetime_columns(table: str) -> list[str]:
 
 def append_predictions(engine: Engine, rows: Sequence[dict[str, Any]],
                        table: str = "prediction_log") -> None:
-    """Insert prediction-log rows into ``table`` in one transaction."""
+    """Insert prediction-log rows (each with the first row's keys) into ``table`` in one
+    transaction: multi-row statements on SQLite (:mod:`sqlite_rows`), SQLAlchemy's batched
+    insert elsewhere."""
     if not rows:
         return
+    served = served_table(table)
     with translated(f"append to {table}"), engine.begin() as connection:
-        connection.execute(served_table(table).insert(), list(rows))
+        if connection.dialect.name == "sqlite":
+            sqlite_rows.insert_rows(connection, served, rows)
+        else:
+            connection.execute(served.insert(), list(rows))
 
 
 def read_predictions(engine: Engine, limit: int | None = None,
