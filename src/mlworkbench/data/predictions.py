@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import DateTime, Engine, delete, select
+from sqlalchemy import DateTime, Engine, delete, event, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from mlworkbench.data import migrations, sqlite_rows
@@ -59,6 +59,8 @@ def store_engine(url: str) -> Engine:
             return engine
         with translated(f"open the data store at {safe_url(url)}"):
             engine = create_engine(url, **_bounded(url))
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _larger_page_cache)
             try:
                 migrations.migrate(engine)
             except BaseException:
@@ -66,6 +68,18 @@ def store_engine(url: str) -> Engine:
                 raise
         _engines[url] = engine
         return engine
+
+
+SQLITE_CACHE_KIB = 32 * 1024  # per connection; SQLite's default is 2 MiB
+
+
+def _larger_page_cache(connection: Any, _record: Any) -> None:
+    """The prediction log's indexes (request, time, user) take an insert per row: with
+    SQLite's default 2 MiB page cache a log of a few hundred thousand rows already reads
+    index pages back from the file for most inserts."""
+    cursor = connection.cursor()
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    cursor.close()
 
 
 def dispose_engines() -> None:
