@@ -197,10 +197,12 @@ class Recommender:
         if exclude_seen and len(user_rows) == 1:  # single-user fast path: no sparse slicing
             start, end = self.seen.indptr[user_rows[0]], self.seen.indptr[user_rows[0] + 1]
             scores[0, self.seen.indices[start:end]] = -np.inf
-        elif exclude_seen:
-            block = self.seen[user_rows]
-            counts = np.diff(block.indptr)
-            scores[np.repeat(np.arange(len(user_rows)), counts), block.indices] = -np.inf
+        elif exclude_seen:  # the users' rows of ``seen`` read straight from its arrays
+            starts = self.seen.indptr[user_rows]
+            counts = self.seen.indptr[user_rows + 1] - starts
+            shift = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+            scores[np.repeat(np.arange(len(user_rows)), counts),
+                   self.seen.indices[np.arange(len(shift)) + shift]] = -np.inf
         return top_k(scores, k)
 
     def recommend(
