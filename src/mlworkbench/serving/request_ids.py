@@ -8,7 +8,7 @@ an index that outgrows the store's cache (measured: 2.5x the insert time of a 1 
 
 from __future__ import annotations
 
-import os
+import random
 import time
 
 MAX_REQUEST_ID = 64
@@ -22,5 +22,8 @@ def request_id_of(given: str | None) -> str:
 
 
 def new_request_id() -> str:
-    """32 hex digits, time-ordered (microseconds) then random."""
-    return f"{time.time_ns() // 1000:014x}{os.urandom(9).hex()}"
+    """32 hex digits, time-ordered (microseconds) then random. The random part comes from the
+    interpreter's generator, not ``os.urandom``: a system call releases the interpreter lock,
+    and on a busy process the event loop then waits for another thread to give it back (an
+    id needs to be unique, not secret)."""
+    return f"{time.time_ns() // 1000:014x}{random.getrandbits(72):018x}"
