@@ -120,7 +120,8 @@ def main() -> None:
                       f"total {sum(times):.0f} ms")
         for start, _what, ms in stalls[:12]:
             overlapping = [f"{what} {took:.0f} ms" for at, what, took in others
-                           if at < start + ms / 1e3 and at + took / 1e3 > start - 0.001]
+                           if took >= 1.0 and at < start + ms / 1e3
+                           and at + took / 1e3 > start - 0.001]
             print(f"  t={start - started:6.2f}s stall {ms:6.1f} ms  during: "
                   f"{'; '.join(overlapping) or '-'}")
         server.should_exit = True
