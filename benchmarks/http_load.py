@@ -233,12 +233,27 @@ def wrk(port: int, request: Request, load: Load, duration: float, script: Path,
     threads = min(2, load.connections)
     command = ["wrk", f"-t{threads}", f"-c{load.connections}", f"-d{int(duration)}s",
                "--latency", "--timeout", "30s", "-s", str(script), f"http://127.0.0.1:{port}"]
-    subprocess.run(command[:3] + ["-d2s"] + command[4:], capture_output=True, check=True)  # warm
+    _run(command[:3] + ["-d2s"] + command[4:], raw)  # warm-up
     loadavg = os.getloadavg()
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    out = _run(command, raw)
     raw.write_text(f"$ {' '.join(command)}\n# load average before: "
                    f"{' '.join(f'{v:.2f}' for v in loadavg)}\n{out}")
     return parse(out), loadavg[0]
+
+
+class WrkError(RuntimeError):
+    """wrk itself failed (not the answers it measured): its exit status and its own words."""
+
+
+def _run(command: list[str], raw: Path) -> str:
+    """wrk's output; on failure its stderr goes to ``raw`` and :class:`WrkError` is raised."""
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        why = (done.stderr.strip() or done.stdout.strip()[-500:] or "no output").splitlines()
+        raw.write_text(f"$ {' '.join(command)}\n# wrk exited {done.returncode}\n"
+                       f"{done.stdout}{done.stderr}")
+        raise WrkError(f"wrk exited {done.returncode}: {' / '.join(why[-3:])}")
+    return done.stdout
 
 
 def slug(text: str) -> str:
@@ -259,9 +274,16 @@ def measure(services: Sequence[Service], loads: Sequence[Load], rounds: int, dur
                     request = load.requests[service.name]
                     check_answers(service.port, request, load.batch)
                     name = f"serving-{tag}-{service.name}-{slug(load.name)}"
-                    sample, loadavg = wrk(service.port, request, load, duration,
-                                          workdir / f"{name}.lua",
-                                          raw_dir / f"{name}-r{round_no}.txt")
+                    try:
+                        sample, loadavg = wrk(service.port, request, load, duration,
+                                              workdir / f"{name}.lua",
+                                              raw_dir / f"{name}-r{round_no}.txt")
+                    except WrkError as error:
+                        log = workdir / f"{tag}-{service.name}.log"
+                        last = log.read_text(errors="replace").splitlines()[-15:]
+                        raise SystemExit(f"{service.name}, {load.name}, round {round_no}: "
+                                         f"{error}; the server's last log lines:\n"
+                                         + "\n".join(last)) from None
                     measured.samples.setdefault((service.name, load.name), []).append(sample)
                     measured.loadavg.setdefault((service.name, load.name), []).append(loadavg)
                 measured.startup_s.setdefault(service.name, []).append(ready)

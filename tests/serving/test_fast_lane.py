@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from mlworkbench.models.classifier import features_frame
 from mlworkbench.serving.app import build_app
 from mlworkbench.serving.classifier import SERVED as CLASSIFIER_SERVED
-from mlworkbench.serving.classifier.schemas import parse_passenger
+from mlworkbench.serving.classifier.passengers import parse_passengers
 from mlworkbench.training.classifier import CLASSIFIER
 
 HEADERS = ("content-type", "x-model-name", "x-model-version", "x-request-id")
@@ -72,7 +72,7 @@ def test_the_classifier_scorer_gives_the_pipelines_probabilities(trained_classif
     frame = features_frame(CLASSIFIER.load_data(settings).passengers)
     records = [{k: v for k, v in row.items() if not (isinstance(v, float) and np.isnan(v))}
                for row in frame.to_dict(orient="records")]
-    scored = model.prepared.probabilities([parse_passenger(r) for r in records])
+    scored = model.prepared.probabilities(parse_passengers(records))
     expected = model.model.predict_proba(frame)[:, 1]
     np.testing.assert_array_equal(scored, expected)  # bit for bit, every passenger
     with TestClient(app) as client:

@@ -21,10 +21,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import DateTime, Engine, delete, select
+from sqlalchemy import DateTime, Engine, delete, event, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from mlworkbench.data import migrations
+from mlworkbench.data import migrations, sqlite_rows
 from mlworkbench.data.engine import create_engine, engine_url, safe_url
 from mlworkbench.data.tables import SERVED_TABLES, precomputed
 from mlworkbench.errors import DataError
@@ -59,6 +59,8 @@ def store_engine(url: str) -> Engine:
             return engine
         with translated(f"open the data store at {safe_url(url)}"):
             engine = create_engine(url, **_bounded(url))
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _larger_page_cache)
             try:
                 migrations.migrate(engine)
             except BaseException:
@@ -66,6 +68,18 @@ def store_engine(url: str) -> Engine:
                 raise
         _engines[url] = engine
         return engine
+
+
+SQLITE_CACHE_KIB = 32 * 1024  # per connection; SQLite's default is 2 MiB
+
+
+def _larger_page_cache(connection: Any, _record: Any) -> None:
+    """The prediction log's indexes (request, time, user) take an insert per row: with
+    SQLite's default 2 MiB page cache a log of a few hundred thousand rows already reads
+    index pages back from the file for most inserts."""
+    cursor = connection.cursor()
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    cursor.close()
 
 
 def dispose_engines() -> None:
@@ -104,11 +118,17 @@ def datetime_columns(table: str) -> list[str]:
 
 def append_predictions(engine: Engine, rows: Sequence[dict[str, Any]],
                        table: str = "prediction_log") -> None:
-    """Insert prediction-log rows into ``table`` in one transaction."""
+    """Insert prediction-log rows (each with the first row's keys) into ``table`` in one
+    transaction: multi-row statements on SQLite (:mod:`sqlite_rows`), SQLAlchemy's batched
+    insert elsewhere."""
     if not rows:
         return
+    served = served_table(table)
     with translated(f"append to {table}"), engine.begin() as connection:
-        connection.execute(served_table(table).insert(), list(rows))
+        if connection.dialect.name == "sqlite":
+            sqlite_rows.insert_rows(connection, served, rows)
+        else:
+            connection.execute(served.insert(), list(rows))
 
 
 def read_predictions(engine: Engine, limit: int | None = None,

@@ -50,11 +50,14 @@ _DICT_LOOKUP_MAX = 64  # id batches up to this size are mapped with a dict
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Column indices and values of the k largest entries of each row, best first.
+    """Column indices and values of the k largest entries of each row, best first (ties: the
+    lower column first, as a stable full sort gives them).
 
-    For small k it first keeps, per row, the k column blocks with the largest
-    maxima (the k best entries can only live there) and selects among those:
-    about 4x faster than partitioning whole rows, same answer.
+    For small k it bounds each row from below first: the k-th largest of the row's block
+    maxima (blocks of up to 64 columns, the last one shorter) is at most the row's k-th
+    largest entry, so only the entries at or above it can be among the k best — a few
+    times k of the row's thousands. Those are sorted; nothing else is. About 2.5x faster than
+    partitioning whole rows, 4x for one row; the same answer.
     """
     n, m = scores.shape
     k = min(k, m)
@@ -63,24 +66,18 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         block //= 2
     if n == 0 or m // block < 4 * k:
         return _top_k_exact(scores, k)
-    width = -(-m // block)
-    padded = scores
-    if width * block != m:
-        padded = np.empty((n, width * block), scores.dtype)
-        padded[:, :m] = scores
-        padded[:, m:] = -np.inf
-    blocks = padded.reshape(n, width, block)
-    maxima = blocks
-    while maxima.shape[2] > 1:  # pairwise halving: vectorised, unlike max() over a short axis
-        half = maxima.shape[2] // 2
-        maxima = np.maximum(maxima[..., :half], maxima[..., half:])
-    best = np.argpartition(-maxima[..., 0], k - 1, axis=1)[:, :k]
-    candidates = blocks[np.arange(n)[:, None], best].reshape(n, k * block)
-    local, values = _top_k_exact(candidates, k)
-    columns = np.take_along_axis(best, local // block, axis=1) * block + local % block
-    if (columns >= m).any():  # a row with fewer than k finite scores reached the padding
-        return _top_k_exact(scores, k)
-    return columns, values
+    full = m // block * block
+    maxima = scores[:, :full].reshape(n, full // block, block).max(axis=2)
+    if full < m:
+        maxima = np.concatenate([maxima, scores[:, full:].max(axis=1, keepdims=True)], axis=1)
+    bound = np.partition(maxima, maxima.shape[1] - k, axis=1)[:, maxima.shape[1] - k]
+    at = np.flatnonzero(scores >= bound[:, None])  # row by row, columns ascending
+    rows, columns = np.divmod(at, m)  # (1-D nonzero: several times faster than 2-D)
+    values = scores.ravel()[at] if scores.flags.c_contiguous else scores[rows, columns]
+    order = np.lexsort((-values, rows))  # by row, then best first; stable: lower column first
+    counts = np.bincount(rows, minlength=n)  # >= k per row (k blocks reach the bound)
+    take = order[(np.cumsum(counts) - counts)[:, None] + np.arange(k)]
+    return columns[take], values[take]
 
 
 def _top_k_exact(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -200,10 +197,12 @@ class Recommender:
         if exclude_seen and len(user_rows) == 1:  # single-user fast path: no sparse slicing
             start, end = self.seen.indptr[user_rows[0]], self.seen.indptr[user_rows[0] + 1]
             scores[0, self.seen.indices[start:end]] = -np.inf
-        elif exclude_seen:
-            block = self.seen[user_rows]
-            counts = np.diff(block.indptr)
-            scores[np.repeat(np.arange(len(user_rows)), counts), block.indices] = -np.inf
+        elif exclude_seen:  # the users' rows of ``seen`` read straight from its arrays
+            starts = self.seen.indptr[user_rows]
+            counts = self.seen.indptr[user_rows + 1] - starts
+            shift = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+            scores[np.repeat(np.arange(len(user_rows)), counts),
+                   self.seen.indices[np.arange(len(shift)) + shift]] = -np.inf
         return top_k(scores, k)
 
     def recommend(
@@ -214,6 +213,8 @@ class Recommender:
         user_ids = np.asarray(user_ids, dtype=np.int64)
         rows = self.user_rows(user_ids)
         known = rows >= 0
+        if known.all():  # the common case: no fallback rows to lay in
+            return self._as_ids(user_ids, *self.recommend_rows(rows, k, exclude_seen), ~known)
         width = min(k, self.n_items)
         item_rows = np.empty((len(user_ids), width), dtype=np.int64)
         scores = np.empty((len(user_ids), width), dtype=np.float32)
@@ -256,9 +257,10 @@ class Recommender:
     def _as_ids(self, user_ids, item_rows, scores, fallback) -> Recommendations:
         invalid = ~np.isfinite(scores)
         item_ids = self.item_ids[item_rows]
-        item_ids[invalid] = -1
         scores = scores.astype(np.float32, copy=True)
-        scores[invalid] = np.nan
+        if invalid.any():
+            item_ids[invalid] = -1
+            scores[invalid] = np.nan
         return Recommendations(user_ids, item_ids, scores, fallback)
 
     # -- persistence --------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from mlworkbench import __version__
 from mlworkbench.config import Settings, get_settings
 from mlworkbench.errors import ConfigError
+from mlworkbench.serving import heap
 from mlworkbench.serving.bounded import StoreGuard
 from mlworkbench.serving.deps import Service
 from mlworkbench.serving.family import ServedFamily
@@ -59,6 +60,8 @@ def create_app(holder: ModelHolder, settings: Settings | None = None) -> FastAPI
     def swapped(_previous: LoadedModel | None, current: LoadedModel) -> None:
         service_metrics.model_swapped(current.name, current.version,
                                       current.loaded_at.timestamp())
+        if _previous is not None:
+            heap.settle()  # the old model's cycles go; the new one joins the frozen heap
 
     holder.add_listener(swapped)
     holder.add_failure_listener(lambda failure: service_metrics.load_failed(failure.at.timestamp()))
@@ -70,6 +73,7 @@ def create_app(holder: ModelHolder, settings: Settings | None = None) -> FastAPI
         log.start()
         holder.start_polling()
         shadow.start()
+        heap.freeze()  # what lives as long as the process leaves the collector's full passes
         try:
             yield
         finally:

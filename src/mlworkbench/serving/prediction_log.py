@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures as futures
+import itertools
 import logging
 import threading
 import time
@@ -41,12 +42,28 @@ ROUND_S = 1.0  # a round replays this long at most, then writes what memory hold
 
 
 class Entry(Protocol):
-    """One response as a family logs it: its row count, and the rows for its table."""
+    """One response as a family logs it: its row count, and the rows for its table. A family
+    may also give ``rows_of(entries)`` (a static method): the rows of many of its responses
+    at once, which the writer prefers (one vectorised pass per flush instead of one per
+    response)."""
 
     @property
     def size(self) -> int: ...
 
     def rows(self) -> list[dict]: ...
+
+
+def rows_of(entries: list[Entry]) -> list[dict]:
+    """The rows of ``entries`` in order; runs of one kind that can, build theirs together."""
+    rows: list[dict] = []
+    for kind, run in itertools.groupby(entries, key=type):
+        together = getattr(kind, "rows_of", None)
+        if together is not None:
+            rows.extend(together(list(run)))
+        else:
+            for entry in run:
+                rows.extend(entry.rows())
+    return rows
 
 
 @dataclass(frozen=True)
@@ -198,7 +215,7 @@ class PredictionLog:
             batch = list(self._buffer)
             self._buffer.clear()
             self._held = 0
-        rows = [row for served in batch for row in served.rows()]
+        rows = rows_of(batch)
         for start in range(0, len(rows), CHUNK_ROWS):
             chunk = rows[start : start + CHUNK_ROWS]
             try:
@@ -242,7 +259,7 @@ class PredictionLog:
             batch = list(self._buffer)
             self._buffer.clear()
             self._held = 0
-        rows = [row for served in batch for row in served.rows()]
+        rows = rows_of(batch)
         kept = self.journal.append(rows, CHUNK_ROWS)
         if kept < len(rows):
             self._drop(len(rows) - kept, f"prediction log journal full ({self.journal.directory})")

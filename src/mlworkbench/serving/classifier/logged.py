@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlworkbench.serving.classifier.schemas import FIELDS, Passenger
+from mlworkbench.serving.classifier.passengers import Passengers
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class Predicted:
     model_name: str
     model_version: int | None
     source: str
-    passengers: list[Passenger]
+    passengers: Passengers
     probabilities: np.ndarray
 
     @property
@@ -28,9 +28,11 @@ class Predicted:
         head = {"request_id": self.request_id, "served_at": self.served_at,
                 "model_name": self.model_name, "model_version": self.model_version,
                 "role": "champion", "source": self.source}
+        p = self.passengers
         return [
-            {**head, **{name: getattr(passenger, name) for name in FIELDS},
-             "probability": probability, "survived": probability >= 0.5}
-            for passenger, probability in zip(self.passengers, self.probabilities.tolist(),
-                                              strict=True)
+            {**head, "pclass": pclass, "sex": sex, "age": age, "sibsp": sibsp, "parch": parch,
+             "embarked": embarked, "probability": probability, "survived": probability >= 0.5}
+            for pclass, sex, age, sibsp, parch, embarked, probability in zip(
+                p.pclass, p.sex, p.age, p.sibsp, p.parch, p.embarked,
+                self.probabilities.tolist(), strict=True)
         ]

@@ -14,8 +14,8 @@ from starlette.responses import Response
 
 from mlworkbench.serving.classifier import shadow
 from mlworkbench.serving.classifier.logged import Predicted
+from mlworkbench.serving.classifier.passengers import Passengers, parse_passengers
 from mlworkbench.serving.classifier.schemas import (
-    Passenger,
     PredictionResponse,
     PredictionsRequest,
     PredictionsResponse,
@@ -33,21 +33,20 @@ ERRORS = {code: {"model": ErrorResponse} for code in (413, 422, 503)}
 
 
 def _answer(service: Service, model: LoadedModel, request_id: str, source: str,
-            passengers: list[Passenger]) -> list[dict]:
+            passengers: Passengers) -> list[dict]:
     probabilities = model.prepared.probabilities(passengers)  # a serving.classifier Scorer
     service.metrics.batch_size.observe(len(passengers))
     service.log.submit(Predicted(request_id, dt.datetime.now(dt.UTC), model.name,
                                  model.version, source, passengers, probabilities))
     service.shadow.offer(request_id, shadow.predicted, source, passengers)
-    return [{"survived": bool(p >= 0.5), "probability": round(p, 6)}
-            for p in probabilities.tolist()]
+    return [{"survived": p >= 0.5, "probability": round(p, 6)} for p in probabilities.tolist()]
 
 
 def one_answer(service: Service, model: LoadedModel, request_id: str,
                values: dict[str, Any]) -> bytes:
     """The JSON answer for one passenger given as query values (4xx: ServiceError)."""
-    passenger = parse_passenger(values)
-    answer = _answer(service, model, request_id, "get", [passenger])[0]
+    passengers = Passengers.of([parse_passenger(values)])
+    answer = _answer(service, model, request_id, "get", passengers)[0]
     return orjson.dumps({"request_id": request_id, "model": model.ref, **answer})
 
 
@@ -58,13 +57,7 @@ def many_answer(service: Service, model: LoadedModel, request_id: str,
     if len(records) > limit:
         raise ServiceError(f"passengers: {len(records)} records in one request; at most "
                            f"{limit} allowed (MLWB_MAX_BATCH_USERS)", "passengers", status=413)
-    passengers = []
-    for index, record in enumerate(records):
-        if not isinstance(record, dict):
-            raise ServiceError(f"passengers.{index}: must be an object", f"passengers.{index}",
-                               status=422)
-        passengers.append(parse_passenger(record, f"passengers.{index}."))
-    predictions = _answer(service, model, request_id, "post", passengers)
+    predictions = _answer(service, model, request_id, "post", parse_passengers(records))
     return orjson.dumps({"request_id": request_id, "model": model.ref,
                          "predictions": predictions})
 

@@ -11,7 +11,6 @@ with the finite check off.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,21 +18,7 @@ import sklearn
 from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
-from mlworkbench.serving.classifier.schemas import Passenger
-
-
-def _number(value: float | None) -> float:
-    return np.nan if value is None else value
-
-
-_COLUMNS: dict[str, Callable[[Sequence[Passenger]], np.ndarray]] = {  # already typed
-    "pclass": lambda ps: np.fromiter((p.pclass for p in ps), np.int64, len(ps)),
-    "sex": lambda ps: np.array([p.sex for p in ps], dtype=object),
-    "age": lambda ps: np.fromiter((_number(p.age) for p in ps), np.float64, len(ps)),
-    "sibsp": lambda ps: np.fromiter((_number(p.sibsp) for p in ps), np.float64, len(ps)),
-    "parch": lambda ps: np.fromiter((_number(p.parch) for p in ps), np.float64, len(ps)),
-    "embarked": lambda ps: np.array([p.embarked for p in ps], dtype=object),
-}
+from mlworkbench.serving.classifier.passengers import Passengers
 
 
 def _binary_linear(estimator: Any) -> bool:
@@ -55,9 +40,9 @@ class Scorer:
         else:
             self._proba = self._general
 
-    def probabilities(self, passengers: Sequence[Passenger]) -> np.ndarray:
+    def probabilities(self, passengers: Passengers) -> np.ndarray:
         """P(survived) per passenger, as float64, in order: one encode, one predict."""
-        matrix = self.encoder.encode({column: _COLUMNS[column](passengers)
+        matrix = self.encoder.encode({column: passengers.array(column)
                                       for column in self.features}, len(passengers))
         return self._proba(matrix)
 

@@ -6,17 +6,15 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-import pandas as pd
 
 from mlworkbench.serving.classifier.logged import Predicted
-from mlworkbench.serving.classifier.schemas import Passenger
+from mlworkbench.serving.classifier.passengers import Passengers
 from mlworkbench.serving.model_holder import LoadedModel
 
 
 def predicted(challenger: LoadedModel, request_id: str, source: str,
-              passengers: list[Passenger]) -> Predicted:
+              passengers: Passengers) -> Predicted:
     """P(survived) per passenger from the challenger (its own features, its own pipeline)."""
-    frame = pd.DataFrame([passenger.model_dump() for passenger in passengers])
-    probabilities = challenger.model.predict_proba(frame)[:, 1].astype(np.float64)
+    probabilities = challenger.model.predict_proba(passengers.frame())[:, 1].astype(np.float64)
     return Predicted(request_id, dt.datetime.now(dt.UTC), challenger.name, challenger.version,
                      source, passengers, probabilities)

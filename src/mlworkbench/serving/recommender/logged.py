@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,21 +29,49 @@ class Served:
         return len(self.user_ids)
 
     def rows(self) -> list[dict]:
-        """One dict per user: items and scores as JSON text (padding left out). Built from
-        whole-matrix ``tolist`` calls, not per-row numpy work: the writer thread makes
-        these for every served user, sharing the interpreter with the requests."""
-        head = {"request_id": self.request_id, "served_at": self.served_at,
-                "model_name": self.model_name, "model_version": self.model_version,
-                "role": "champion", "source": self.source}
-        items = self.item_ids.tolist()
-        scores = np.round(self.scores.astype(np.float64), 6).tolist()
-        rows = []
-        for user, item_row, score_row, fallback in zip(self.user_ids, items, scores,
-                                                       self.fallback, strict=True):
-            if item_row and min(item_row) < 0:  # padding: fewer items than k
-                score_row = [s for i, s in zip(item_row, score_row, strict=True) if i >= 0]
-                item_row = [i for i in item_row if i >= 0]
-            rows.append({**head, "user_id": user, "fallback": fallback,
-                         "items": orjson.dumps(item_row).decode(),
-                         "scores": orjson.dumps(score_row).decode()})
+        """One dict per user: items and scores as JSON text (padding left out)."""
+        return Served.rows_of([self])
+
+    @staticmethod
+    def rows_of(entries: Sequence[Served]) -> list[dict]:
+        """The rows of many responses at once: their matrices stacked and serialised by one
+        orjson call each, then cut into rows, with no numpy or JSON work per response or
+        user (the writer thread makes these for every served user, sharing the interpreter
+        with the requests)."""
+        if len({entry.item_ids.shape[1] for entry in entries}) > 1:  # k differs: one by one
+            return [row for entry in entries for row in Served.rows_of([entry])]
+        item_ids = np.concatenate([entry.item_ids for entry in entries])
+        scores = np.round(np.concatenate([entry.scores for entry in entries])
+                          .astype(np.float64), 6)
+        if item_ids.size == 0 or (item_ids < 0).any():
+            items, texts = _padded(item_ids, scores)
+        else:
+            items, texts = _json_rows(item_ids), _json_rows(scores)
+        rows, at = [], 0
+        for entry in entries:
+            head = {"request_id": entry.request_id, "served_at": entry.served_at,
+                    "model_name": entry.model_name, "model_version": entry.model_version,
+                    "role": "champion", "source": entry.source}
+            for user, fallback in zip(entry.user_ids, entry.fallback, strict=True):
+                rows.append({**head, "user_id": user, "fallback": fallback, "items": items[at],
+                             "scores": texts[at]})
+                at += 1
         return rows
+
+
+def _padded(item_ids: np.ndarray, scores: np.ndarray) -> tuple[list[str], list[str]]:
+    """Rows with fewer items than k: the padding (-1 / NaN) left out, row by row."""
+    items, texts = [], []
+    for item_row, score_row in zip(item_ids.tolist(), scores.tolist(), strict=True):
+        kept = [at for at, item in enumerate(item_row) if item >= 0]
+        items.append(orjson.dumps([item_row[at] for at in kept]).decode())
+        texts.append(orjson.dumps([score_row[at] for at in kept]).decode())
+    return items, texts
+
+
+def _json_rows(matrix: np.ndarray) -> list[str]:
+    """``[json.dumps(row) for row in matrix]``, from one serialisation of the whole matrix."""
+    if matrix.shape[1] == 0:
+        return ["[]"] * matrix.shape[0]
+    text = orjson.dumps(np.ascontiguousarray(matrix), option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    return ["[" + row + "]" for row in text[2:-2].split("],[")]

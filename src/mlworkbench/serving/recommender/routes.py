@@ -93,7 +93,7 @@ def _live_lane(service: Service, model: LoadedModel, request_id: str, query: byt
     if (not isinstance(users, list) or not users
             or len(users) > service.settings.max_batch_users
             or type(k) is not int or not 1 <= k <= MAX_K or type(exclude_seen) is not bool
-            or not all(type(user) is int for user in users)
+            or set(map(type, users)) != {int}  # bool is not int here: true is refused
             or min(users) < INT64_MIN or max(users) > INT64_MAX):
         return None
     return answers.live_json(service, model, users, k, exclude_seen, request_id)
