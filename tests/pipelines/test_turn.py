@@ -1,0 +1,126 @@
+"""A pipeline turn that crashes is still recorded, and a long one keeps its lock.
+
+On the classifier (it trains in seconds), embedded default: a step that raises ends the turn
+``failed`` at that step with the error, recorded in MLflow, the lock freed and the failure
+counted; an interruption (SystemExit from a supervisor) is recorded the same way before it
+goes on; a turn longer than its lock's lease keeps the lock against a second run, because it
+renews the lease while it works. The turn as JSON moves forward one step per call, as the
+Airflow tasks drive it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from mlworkbench.config import Settings, get_settings
+from mlworkbench.data import pipeline_state
+from mlworkbench.data.ingest import open_store
+from mlworkbench.pipelines.continuous import (
+    STEPS,
+    PipelineResult,
+    advance,
+    begin,
+    finish,
+    run_pipeline,
+)
+from mlworkbench.pipelines.policy import Policy
+from mlworkbench.tracking import client as tracking
+from mlworkbench.training.classifier import CLASSIFIER
+from mlworkbench.training.train import train
+
+NAME = "titanic-classifier"
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    home = tmp_path_factory.mktemp("turn") / "mlwb"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for key in list(os.environ):
+            if key.startswith(("MLWB_", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")):
+                monkeypatch.delenv(key)
+        monkeypatch.setenv("MLWB_HOME", str(home))
+        get_settings.cache_clear()
+        settings = get_settings()
+        assert train(CLASSIFIER, settings=settings).version == 1
+        yield settings
+    get_settings.cache_clear()
+
+
+def _state(settings: Settings) -> pipeline_state.State:
+    with open_store(settings) as store:
+        return pipeline_state.read(store.engine, NAME)
+
+
+def test_a_step_that_raises_fails_the_turn_there_and_is_recorded(workspace) -> None:
+    result = run_pipeline(workspace, "classifier", force=True, params={"C": -1.0},
+                          policy=Policy(cooldown_seconds=0))
+    assert (result.outcome, result.failed_step) == ("failed", "retrain")
+    assert result.reason.startswith("failed at step retrain: InvalidParameterError: "
+                                    "parameter 'C' of")
+    assert result.steps["retrain"]["outcome"] == "failed"
+    assert result.steps["retrain"]["output"]["error"].startswith("InvalidParameterError")
+    tags = tracking.configure(workspace).get_run(result.run_id).data.tags
+    assert tags["pipeline.outcome"] == "failed" and tags["pipeline.failed_step"] == "retrain"
+    assert tags["pipeline.reason"] == result.reason
+    state = _state(workspace)
+    assert state.holder is None and state.last_outcome == "failed" and state.failures == 1
+
+
+def test_an_interrupted_turn_is_recorded_before_the_interruption_goes_on(workspace) -> None:
+    def stop(step: str, _output: dict) -> None:
+        if step == "check":
+            raise SystemExit("stopped by the supervisor")
+
+    with pytest.raises(SystemExit):
+        run_pipeline(workspace, "classifier", force=True, progress=stop,
+                     policy=Policy(cooldown_seconds=0))
+    state = _state(workspace)
+    assert state.holder is None and state.last_outcome == "failed" and state.failures == 2
+    run = tracking.configure(workspace).search_runs(
+        [tracking.configure(workspace).get_experiment_by_name(
+            "continuous-training").experiment_id], order_by=["attributes.start_time DESC"],
+        max_results=1)[0]
+    assert run.data.tags["pipeline.failed_step"] == "check"
+    assert run.data.tags["pipeline.reason"] == ("failed at step check: SystemExit: stopped by "
+                                                "the supervisor")
+
+
+def test_a_turn_longer_than_its_lease_keeps_the_lock(workspace) -> None:
+    policy = Policy(cooldown_seconds=0, lease_seconds=1.0)
+    second: list[PipelineResult] = []
+
+    def slow(step: str, _output: dict) -> None:
+        if step == "check":
+            time.sleep(2.5)  # 2.5 leases: without renewal the lock would be free by now
+            second.append(run_pipeline(workspace, "classifier", policy=policy))
+
+    first = run_pipeline(workspace, "classifier", progress=slow, policy=policy)
+    assert first.outcome == "skipped" and first.reason.startswith("nothing to do")
+    [refused] = second
+    assert refused.outcome == "skipped" and refused.reason.startswith(
+        "busy: another run holds the lock")
+    assert refused.run_id is None and first.run_id is not None
+    assert _state(workspace).holder is None
+
+
+def test_a_turn_moves_one_step_per_call_as_json(workspace) -> None:
+    """What the Airflow tasks do: begin, one advance per step (the state through JSON), finish;
+    the lock is held detached in between (no process named), and released at the end."""
+    turn = begin(workspace, "classifier", trigger="airflow", force=True,
+                 policy=Policy(cooldown_seconds=0), detached=True)
+    assert turn.next_step == "check" and _state(workspace).pid is None
+    assert _state(workspace).holder == turn.holder
+    state = turn.to_dict()
+    for step in STEPS:
+        state = json.loads(json.dumps(advance(workspace, PipelineResult.from_dict(state),
+                                              step).to_dict()))
+    assert list(state["steps"]) == ["check", "snapshot", "retrain", "gate"]
+    assert state["outcome"] == "kept" and state["next_step"] is None  # same data, same model
+    done = finish(workspace, PipelineResult.from_dict(state))
+    assert done.run_id is not None and _state(workspace).holder is None
+    assert _state(workspace).last_outcome == "kept" and _state(workspace).failures == 0
