@@ -128,7 +128,8 @@ def test_the_loop_turns_under_its_lock_and_records_then_the_data_fill_writes_a_b
     assert list(nothing["steps"]) == ["check"] and nothing["reason"].startswith("nothing to do")
     assert _lock(settings).holder is None and _lock(settings).last_run_at is None
 
-    _turn(airflow_env, force=True)  # the retrain path: same data, same model: champion kept
+    stump = {"model": "gbm", "max_iter": 1, "max_depth": 1}  # one split: the gate refuses it
+    _turn(airflow_env, force=True, overrides=stump)  # the retrain path
     forced = list_runs(settings, NAME)[0]
     assert forced["outcome"] == "kept" and "does not beat champion" in forced["reason"]
     assert {step: done["outcome"] for step, done in forced["steps"].items()} == {

@@ -34,12 +34,12 @@ STEPS = ("check", "snapshot", "retrain", "shadow", "gate", "verify")
 
 
 @task.external_python(python=PROJECT_PYTHON, expect_airflow=False)
-def begin(family: str, force: bool) -> dict[str, Any]:
+def begin(family: str, force: bool, overrides: dict[str, Any]) -> dict[str, Any]:
     from mlworkbench.config import get_settings
     from mlworkbench.pipelines.continuous import begin
 
     return begin(get_settings(), family, trigger="airflow", force=force,
-                 detached=True).to_dict()
+                 params=overrides or None, detached=True).to_dict()
 
 
 @task.external_python(python=PROJECT_PYTHON, expect_airflow=False)
@@ -61,9 +61,11 @@ def record(turn: dict[str, Any]) -> dict[str, Any]:
 @dag(dag_id="mlwb_continuous_training", schedule="@daily", start_date=START, catchup=False,
      max_active_runs=1, tags=TAGS, render_template_as_native_obj=True,
      params={"family": Param("recommender", enum=["recommender", "classifier"]),
-             "force": Param(False, type="boolean")})
+             "force": Param(False, type="boolean"),
+             # hyperparameters overriding the champion's, e.g. {"model": "gbm", "max_iter": 50}
+             "overrides": Param({}, type="object")})
 def continuous_training() -> None:
-    turn = begin("{{ params.family }}", "{{ params.force }}")
+    turn = begin("{{ params.family }}", "{{ params.force }}", "{{ params.overrides }}")
     for name in STEPS:
         turn = step.override(task_id=name)(turn, name)
     record(turn)

@@ -40,6 +40,7 @@ class Family:
     port: Callable[[Settings], int]  # where `mlwb up` serves its champion
     port_setting: str
     monitor: Monitor  # one recorded monitoring run of its champion (the report it gets)
+    data_kind: str  # the store's kind of rows it trains on (ingest_batches.kind)
     # how a challenger's shadow answers did online (settings, model name, version), when
     # anything online says whether an answer was right; None: nothing does
     shadow_evidence: Callable[[Settings, str, int], ShadowEvidence] | None = None
@@ -52,9 +53,10 @@ FAMILIES: dict[str, Family] = {
     family.name: family for family in (
         Family("recommender", RECOMMENDER, SERVED_RECOMMENDER, "python_function",
                lambda s: s.serve_port, "MLWB_SERVE_PORT", monitor_recommender,
-               read_shadow_evidence),
+               "interactions", read_shadow_evidence),
         Family("classifier", CLASSIFIER, SERVED_CLASSIFIER, "sklearn",
-               lambda s: s.classifier_port, "MLWB_CLASSIFIER_PORT", monitor_classifier),
+               lambda s: s.classifier_port, "MLWB_CLASSIFIER_PORT", monitor_classifier,
+               "passengers"),
     )
 }
 

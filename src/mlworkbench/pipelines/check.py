@@ -12,6 +12,7 @@ from typing import Any
 from mlworkbench import families
 from mlworkbench.config import Settings
 from mlworkbench.data.ingest import open_store
+from mlworkbench.data.store import TRAINING_STAGES
 from mlworkbench.errors import MlwbError
 from mlworkbench.monitoring.windows import CurrentWindow
 from mlworkbench.pipelines import champion as champions
@@ -24,18 +25,16 @@ logger = logging.getLogger(__name__)
 
 def _new_batches(settings: Settings, family: families.Family,
                  seen: tuple[int, ...]) -> tuple[list[int], list[int], int]:
-    """Batches of the latest validated data the champion did not see: (all, production, rows)."""
-    latest = family.trainer.load_data(settings)
-    new = sorted(set(latest.batch_ids) - set(seen))  # type: ignore[attr-defined]
-    production, rows = [], 0
+    """Batches of the latest validated data the champion did not see: (all, production, rows),
+    from the store's list of batches alone (no data row is read)."""
     with open_store(settings) as store:
-        for batch_id in new:
-            batch = store.batch(batch_id)
-            if batch is not None:
-                rows += batch.accepted
-                if batch.stage == "production":
-                    production.append(batch_id)
-    return new, production, rows
+        latest = [batch for batch in store.batches(family.data_kind)
+                  if batch.stage in TRAINING_STAGES]
+    known = set(seen)
+    new = sorted((batch for batch in latest if batch.id not in known), key=lambda b: b.id)
+    return ([batch.id for batch in new],
+            [batch.id for batch in new if batch.stage == "production"],
+            sum(batch.accepted for batch in new))
 
 
 def _monitoring(settings: Settings, family: families.Family, name: str,

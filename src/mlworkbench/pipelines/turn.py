@@ -137,7 +137,7 @@ def finish(settings: Settings, result: PipelineResult) -> PipelineResult:
     if result.holder is None:
         return result
     if result.next_step is not None:  # stopped half-way (an interrupted process)
-        result.failed_step = result.next_step
+        result.failed_step, result.retrained = result.next_step, True
         result.end("failed", f"failed at step {result.failed_step}: the turn stopped before it")
     result.seconds = time.time() - result.started_at
     try:
