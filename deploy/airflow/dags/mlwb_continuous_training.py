@@ -29,7 +29,7 @@ PROJECT_PYTHON = os.environ.get(
     str(Path(__file__).resolve().parents[3] / ".venv" / "bin" / "python"))
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 TAGS = ["mlworkbench"]
-# mlworkbench.pipelines.continuous.STEPS (this file is read where mlworkbench is not installed)
+# mlworkbench.pipelines.steps.STEPS (this file is read where mlworkbench is not installed)
 STEPS = ("check", "snapshot", "retrain", "shadow", "gate", "verify")
 
 
@@ -44,6 +44,10 @@ def begin(family: str, force: bool, overrides: dict[str, Any]) -> dict[str, Any]
 
 @task.external_python(python=PROJECT_PYTHON, expect_airflow=False)
 def step(turn: dict[str, Any], name: str) -> dict[str, Any]:
+    from mlworkbench.pipelines.steps import due
+
+    if not due(turn, name):  # the turn's own answer: not its next step, passed on as it is
+        return turn
     from mlworkbench.config import get_settings
     from mlworkbench.pipelines.continuous import PipelineResult, advance
 
@@ -52,6 +56,10 @@ def step(turn: dict[str, Any], name: str) -> dict[str, Any]:
 
 @task.external_python(python=PROJECT_PYTHON, expect_airflow=False)
 def record(turn: dict[str, Any]) -> dict[str, Any]:
+    from mlworkbench.pipelines.steps import due
+
+    if not due(turn):  # refused at begin: nothing to record, no lock to free
+        return turn
     from mlworkbench.config import get_settings
     from mlworkbench.pipelines.continuous import PipelineResult, finish
 

@@ -91,8 +91,8 @@ def list_runs(
     """The newest pipeline runs: trigger, outcome, versions, each step's outcome and seconds."""
     from mlworkbench import families
     from mlworkbench.config import get_settings
-    from mlworkbench.pipelines.records import STEPS
     from mlworkbench.pipelines.records import list_runs as read_runs
+    from mlworkbench.pipelines.steps import STEPS
 
     settings = get_settings()
     name = families.get(_family(model)).model_name(settings) if model else None

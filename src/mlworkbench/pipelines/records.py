@@ -11,10 +11,10 @@ from typing import Any
 from mlflow.entities import Metric, Param, RunTag
 
 from mlworkbench.config import Settings
+from mlworkbench.pipelines.steps import STEPS
 from mlworkbench.tracking import client as tracking
 
 EXPERIMENT = "continuous-training"
-STEPS = ("check", "snapshot", "retrain", "shadow", "gate", "verify")  # a turn's, in order
 
 
 def _experiment_id(client: Any, settings: Settings) -> str:

@@ -28,15 +28,13 @@ from mlworkbench.pipelines import shadowing
 from mlworkbench.pipelines.check import check
 from mlworkbench.pipelines.policy import Policy
 from mlworkbench.pipelines.promote import gate
-from mlworkbench.pipelines.records import STEPS, record
+from mlworkbench.pipelines.records import record
 from mlworkbench.pipelines.retrain import retrain, snapshot
+from mlworkbench.pipelines.steps import OUTCOMES, STEPS, due
 from mlworkbench.pipelines.verify import verify
 
+__all__ = ["OUTCOMES", "STEPS", "PipelineResult", "advance", "begin", "finish"]
 logger = logging.getLogger(__name__)
-# promoted: a new champion is served; kept: the gate kept the champion; shadowing: a new
-# challenger waits for shadow evidence; waiting: not enough evidence yet; skipped: nothing to
-# do, or the lock / cooldown / retry budget said wait; failed: a step raised or verify timed out
-OUTCOMES = ("promoted", "kept", "shadowing", "waiting", "skipped", "failed")
 Progress = Callable[[str, dict[str, Any]], None]  # (step, its output)
 
 
@@ -108,7 +106,7 @@ def advance(settings: Settings, result: PipelineResult, step: str,
     Anything raised meanwhile (the listener's too) fails the turn at this step, with the
     error; an interruption (not an ``Exception``) is noted so and raised again, for
     :func:`finish` to record. Returns ``result`` (changed in place)."""
-    if result.next_step != step or result.holder is None:
+    if not due(vars(result), step):
         return result
     policy = Policy.from_dict(result.policy)
     started = time.perf_counter()
@@ -134,7 +132,7 @@ def advance(settings: Settings, result: PipelineResult, step: str,
 def finish(settings: Settings, result: PipelineResult) -> PipelineResult:
     """Record a turn that held the lock as an MLflow run, then free the lock (a turn that
     retrained, or failed, starts the cooldown). A refused turn is neither."""
-    if result.holder is None:
+    if not due(vars(result)):
         return result
     if result.next_step is not None:  # stopped half-way (an interrupted process)
         result.failed_step, result.retrained = result.next_step, True
