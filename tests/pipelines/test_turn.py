@@ -111,3 +111,19 @@ def test_a_turn_moves_one_step_per_call_as_json(workspace) -> None:
     done = finish(workspace, PipelineResult.from_dict(state))
     assert done.run_id is not None and _state(workspace).holder is None
     assert _state(workspace).last_outcome == "kept" and _state(workspace).failures == 0
+
+
+def test_a_turn_refused_by_the_cooldown_passes_every_step_untouched(workspace) -> None:
+    """The cooldown the JSON turn above started refuses the next one at begin; its steps and
+    its finish then do nothing, and nothing is recorded (as the DAG's tasks pass it on)."""
+    runs = len(tracking.configure(workspace).search_runs([tracking.configure(
+        workspace).get_experiment_by_name("continuous-training").experiment_id]))
+    turn = begin(workspace, "classifier", trigger="airflow", policy=Policy(), detached=True)
+    assert turn.holder is None and turn.outcome == "skipped"
+    assert turn.reason.startswith("cooldown: the last run (kept) ended")
+    state = turn.to_dict()
+    for step in STEPS:
+        assert advance(workspace, PipelineResult.from_dict(state), step).to_dict() == state
+    assert finish(workspace, PipelineResult.from_dict(state)).run_id is None
+    assert len(tracking.configure(workspace).search_runs([tracking.configure(
+        workspace).get_experiment_by_name("continuous-training").experiment_id])) == runs
