@@ -126,6 +126,12 @@ class Settings(BaseSettings):
         "version (JSON list); empty: none checked")
     pipeline_verify_seconds: float = Field(
         default=60.0, gt=0, description="how long verify waits before it rolls back")
+    gate_shadow_min_lists: int = Field(
+        default=0, ge=0, description="judged shadow lists a retrained challenger needs before "
+        "the gate weighs it (two-phase loop: retrain, shadow, then gate); 0 = gate at once")
+    gate_shadow_tolerance: float = Field(
+        default=0.0, ge=0, description="how much lower the challenger's online hit rate in "
+        "shadow may be than the champion's on the same requests")
     canary_users: int = Field(default=200, ge=1,
                               description="served users the canary judges the new champion on")
     canary_margin: float = Field(default=0.05, ge=0,

@@ -114,3 +114,14 @@ def test_the_lock_table_comes_from_migration_4(store) -> None:
         versions = connection.execute(sa.text("SELECT version FROM store_version")).scalars()
         assert 4 in set(versions)
     assert sa.inspect(store.engine).has_table("pipeline_state")
+
+
+def test_only_the_holder_renews_its_lease(settings, store) -> None:
+    holder, _ = pipeline_state.acquire(store.engine, NAME, 1.0, lambda state: None)
+    assert holder is not None
+    before = pipeline_state.read(store.engine, NAME).expires_at
+    assert pipeline_state.renew(store.engine, NAME, holder, 600)
+    assert pipeline_state.read(store.engine, NAME).expires_at - before > timedelta(seconds=500)
+    assert not pipeline_state.renew(store.engine, NAME, "someone-else", 600)
+    pipeline_state.release(store.engine, NAME, holder, "kept", False)
+    assert not pipeline_state.renew(store.engine, NAME, holder, 600)  # released: gone

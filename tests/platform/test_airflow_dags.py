@@ -1,9 +1,12 @@
 """The Airflow DAGs (deploy/airflow/dags) under `airflow dags test` on SQLite, Airflow in its own
 venv (`make airflow`), every task run in this project's environment.
 
-The continuous-training DAG's tasks come in the pipeline's order, and with a champion and no
-new data its retrain (and all after it) is skipped; the data-fill DAG writes one production
-batch into the data store.
+The continuous-training DAG's tasks come in the pipeline's order (begin, its steps, record).
+With a champion and no new data the turn ends after check (nothing retrained, recorded); a
+forced turn runs the retrain path (snapshot, retrain, gate) and records it in MLflow; the lock
+is free after each, and the forced turn started the cooldown (a turn refused by it passes
+through every task untouched: tests/pipelines/test_turn.py). The data-fill DAG writes one
+production batch into the data store.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "deploy" / "airflow" / "dags"
 AIRFLOW = ROOT / ".venv-airflow" / "bin" / "airflow"
-STEPS = ["check", "retrain_needed", "snapshot", "retrain", "gate", "verify"]
+STEPS = ["begin", "check", "snapshot", "retrain", "shadow", "gate", "verify", "record"]
+NAME = "titanic-classifier"
 
 _DAG_SHAPE = """
 import json, sys
@@ -59,12 +63,23 @@ def _airflow(env: dict[str, str], *args: str) -> str:
 
 
 def _states(env: dict[str, str], dag_id: str) -> dict[str, str]:
+    """Each task's state in the DAG's newest run."""
     engine = sa.create_engine(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
     with engine.connect() as db:
-        rows = db.execute(sa.text("SELECT task_id, state FROM task_instance WHERE dag_id = :d"),
-                          {"d": dag_id}).all()
+        rows = db.execute(sa.text(
+            "SELECT task_id, state FROM task_instance WHERE dag_id = :d AND run_id = "
+            "(SELECT run_id FROM dag_run WHERE dag_id = :d ORDER BY id DESC LIMIT 1)"),
+            {"d": dag_id}).all()
     engine.dispose()
     return dict(rows)
+
+
+def _turn(env: dict[str, str], **conf: object) -> dict[str, str]:
+    _airflow(env, "dags", "test", "mlwb_continuous_training", "-c",
+             json.dumps({"family": "classifier", **conf}))
+    states = _states(env, "mlwb_continuous_training")
+    assert states == dict.fromkeys(STEPS, "success"), states
+    return states
 
 
 def _settings(env: dict[str, str], monkeypatch) -> Settings:
@@ -80,27 +95,50 @@ def test_the_dags_load_and_their_tasks_come_in_the_pipelines_order(airflow_env) 
                                       timeout=300).stdout.strip().splitlines()[-1])
     assert set(shape) == {"mlwb_continuous_training", "mlwb_data_fill"}
     loop = shape["mlwb_continuous_training"]
-    assert set(loop) == set(STEPS)
     for before, after in zip(STEPS, STEPS[1:], strict=False):
-        assert after in loop[before], (before, loop[before])
-    assert loop["check"] == ["retrain_needed", "snapshot"]  # its output goes on
+        assert loop[before] == [after], (before, loop[before])  # one line, in this order
+    assert loop["record"] == []
+    assert set(loop) == set(STEPS)
+    from mlworkbench.pipelines.continuous import STEPS as PIPELINE_STEPS
+
+    assert STEPS[1:-1] == list(PIPELINE_STEPS)  # every step of a turn, none of its own
     assert shape["mlwb_data_fill"] == {"production_batch": []}
 
 
-def test_nothing_new_skips_the_retrain_then_the_data_fill_writes_a_batch(
+def _lock(settings: Settings):
+    from mlworkbench.data import pipeline_state
+    from mlworkbench.data.ingest import open_store
+
+    with open_store(settings) as store:
+        return pipeline_state.read(store.engine, NAME)
+
+
+def test_the_loop_turns_under_its_lock_and_records_then_the_data_fill_writes_a_batch(
         airflow_env, monkeypatch) -> None:
     from mlworkbench.data.store import Store
+    from mlworkbench.pipelines.records import list_runs
     from mlworkbench.training.classifier import CLASSIFIER
     from mlworkbench.training.train import train
 
     settings = _settings(airflow_env, monkeypatch)
     assert train(CLASSIFIER, settings=settings).champion_version == 1
 
-    _airflow(airflow_env, "dags", "test", "mlwb_continuous_training", "-c",
-             json.dumps({"family": "classifier"}))
-    states = _states(airflow_env, "mlwb_continuous_training")
-    assert states == {"check": "success", "retrain_needed": "success", "snapshot": "skipped",
-                      "retrain": "skipped", "gate": "skipped", "verify": "skipped"}
+    _turn(airflow_env)  # nothing new: the turn ends after check, and is recorded
+    [nothing] = list_runs(settings, NAME)
+    assert (nothing["trigger"], nothing["outcome"]) == ("airflow", "skipped")
+    assert list(nothing["steps"]) == ["check"] and nothing["reason"].startswith("nothing to do")
+    assert _lock(settings).holder is None and _lock(settings).last_run_at is None
+
+    stump = {"model": "gbm", "max_iter": 1, "max_depth": 1}  # one split: the gate refuses it
+    _turn(airflow_env, force=True, overrides=stump)  # the retrain path
+    forced = list_runs(settings, NAME)[0]
+    assert forced["outcome"] == "kept" and "does not beat champion" in forced["reason"]
+    assert {step: done["outcome"] for step, done in forced["steps"].items()} == {
+        "check": "ok", "snapshot": "ok", "retrain": "ok", "gate": "refused"}
+    assert forced["version_before"] == forced["version_after"] == "1"
+    lock = _lock(settings)
+    assert lock.holder is None and lock.last_outcome == "kept" and lock.last_run_at is not None
+    assert len(list_runs(settings, NAME)) == 2
 
     _airflow(airflow_env, "dags", "test", "mlwb_data_fill", "-c", json.dumps({"batch_size": 50}))
     assert _states(airflow_env, "mlwb_data_fill") == {"production_batch": "success"}

@@ -13,8 +13,9 @@ import pytest
 from mlworkbench.config import Settings, get_settings
 from mlworkbench.errors import InvalidParameterError, ModelNotFoundError
 from mlworkbench.tracking import client as tracking
+from mlworkbench.tracking.registry import set_alias
 from mlworkbench.training.classifier import CLASSIFIER
-from mlworkbench.training.gate import promote, rollback
+from mlworkbench.training.gate import OnlineEvidence, promote, rollback
 from mlworkbench.training.train import TrainRequest, train
 
 NAME = "titanic-classifier"
@@ -83,3 +84,27 @@ def test_rollback_refuses_what_it_cannot_do(two_versions) -> None:
         rollback(NAME, to=7, settings=settings)
     with pytest.raises(InvalidParameterError, match="tolerance"):
         promote(CLASSIFIER, NAME, settings=settings, tolerance=-1)
+
+
+def test_online_evidence_that_fails_refuses_before_scoring_and_drops_the_challenger(
+        two_versions) -> None:
+    settings, data = two_versions
+    client = tracking.configure(settings)
+    assert int(client.get_registered_model(NAME).aliases["champion"]) == 1
+    set_alias(client, NAME, "challenger", 2)
+    decision = promote(CLASSIFIER, NAME, settings=settings, data=data, challenger=2,
+                       online=OnlineEvidence(False, "shadow evidence: it trails"))
+    assert not decision.promoted and decision.challenger_score is None
+    assert decision.reason == "shadow evidence: it trails: refused before offline scoring"
+    aliases = client.get_registered_model(NAME).aliases
+    assert int(aliases["champion"]) == 1 and "challenger" not in aliases
+    tags = client.get_model_version(NAME, "2").tags
+    assert tags["promotion.online_evidence"] == "shadow evidence: it trails"
+    assert tags["promotion.decision"] == "rejected"
+
+    set_alias(client, NAME, "challenger", 2)
+    decision = promote(CLASSIFIER, NAME, settings=settings, data=data, challenger=2,
+                       reference=data, online=OnlineEvidence(True, "shadow evidence: fine"))
+    assert decision.promoted and decision.reason.startswith("shadow evidence: fine; challenger ")
+    aliases = client.get_registered_model(NAME).aliases
+    assert int(aliases["champion"]) == 2 and "challenger" not in aliases

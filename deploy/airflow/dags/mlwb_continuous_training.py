@@ -1,10 +1,14 @@
-"""Continuous training as an Airflow DAG: the pipeline's steps, one task each.
+"""Continuous training as an Airflow DAG: one pipeline turn, one task per step.
 
-check -> retrain_needed -> snapshot -> retrain -> gate -> verify. Every task but
-``retrain_needed`` is one call of a step of ``mlworkbench.pipelines.continuous`` in the
-project's environment, passing the step's JSON output to the next; ``retrain_needed`` only
-reads the check's own answer (``retrain``) and skips the rest when nothing drifted and no
-new data arrived. The DAG holds no logic of its own.
+begin -> check -> snapshot -> retrain -> shadow -> gate -> verify -> record. ``begin`` takes
+the model's lock (or is refused by it, the cooldown or the retry budget) as
+``mlworkbench.pipelines.continuous.begin`` does for ``mlwb pipeline run``; every step task is
+one ``advance`` of the turn's JSON state (a step that is not the turn's next one leaves it as
+it is: nothing to do, a refused gate, a challenger left in shadow); ``record`` is ``finish``:
+the MLflow run in experiment ``continuous-training``, then the lock freed. The lock is taken
+detached (the tasks are separate processes): each step renews its lease while it works, and a
+run that dies half-way frees it when the lease (MLWB_PIPELINE_LEASE_SECONDS) ends. The DAG
+holds no logic of its own.
 """
 
 from __future__ import annotations
@@ -25,75 +29,54 @@ PROJECT_PYTHON = os.environ.get(
     str(Path(__file__).resolve().parents[3] / ".venv" / "bin" / "python"))
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 TAGS = ["mlworkbench"]
-
-TRIGGER = "airflow"
-
-
-@task.external_python(python=PROJECT_PYTHON, expect_airflow=False)
-def check(family: str, force: bool) -> dict[str, Any]:
-    from mlworkbench.config import get_settings
-    from mlworkbench.pipelines.continuous import check
-
-    return check(get_settings(), family, trigger="airflow", force=force)
-
-
-@task.short_circuit
-def retrain_needed(checked: dict[str, Any]) -> bool:
-    return bool(checked["retrain"])
+# mlworkbench.pipelines.steps.STEPS (this file is read where mlworkbench is not installed)
+STEPS = ("check", "snapshot", "retrain", "shadow", "gate", "verify")
 
 
 @task.external_python(python=PROJECT_PYTHON, expect_airflow=False)
-def snapshot(family: str, checked: dict[str, Any]) -> dict[str, Any]:
+def begin(family: str, force: bool, overrides: dict[str, Any]) -> dict[str, Any]:
     from mlworkbench.config import get_settings
-    from mlworkbench.pipelines.continuous import snapshot
+    from mlworkbench.pipelines.continuous import begin
 
-    return snapshot(get_settings(), family, checked)
+    return begin(get_settings(), family, trigger="airflow", force=force,
+                 params=overrides or None, detached=True).to_dict()
 
 
 @task.external_python(python=PROJECT_PYTHON, expect_airflow=False)
-def retrain(family: str, snapped: dict[str, Any]) -> dict[str, Any]:
-    from mlworkbench.config import get_settings
-    from mlworkbench.pipelines.continuous import retrain
+def step(turn: dict[str, Any], name: str) -> dict[str, Any]:
+    from mlworkbench.pipelines.steps import due
 
-    return retrain(get_settings(), family, snapped)
+    if not due(turn, name):  # the turn's own answer: not its next step, passed on as it is
+        return turn
+    from mlworkbench.config import get_settings
+    from mlworkbench.pipelines.continuous import PipelineResult, advance
+
+    return advance(get_settings(), PipelineResult.from_dict(turn), name).to_dict()
 
 
 @task.external_python(python=PROJECT_PYTHON, expect_airflow=False)
-def gate(family: str, trained: dict[str, Any], snapped: dict[str, Any]) -> dict[str, Any]:
+def record(turn: dict[str, Any]) -> dict[str, Any]:
+    from mlworkbench.pipelines.steps import due
+
+    if not due(turn):  # refused at begin: nothing to record, no lock to free
+        return turn
     from mlworkbench.config import get_settings
-    from mlworkbench.pipelines.continuous import gate
-    from mlworkbench.pipelines.policy import Policy
+    from mlworkbench.pipelines.continuous import PipelineResult, finish
 
-    settings = get_settings()
-    policy = Policy.from_settings(settings)
-    return gate(settings, family, trained, snapped, min_gain=policy.min_gain,
-                tolerance=policy.tolerance)
-
-
-@task.external_python(python=PROJECT_PYTHON, expect_airflow=False)
-def verify(family: str, decided: dict[str, Any]) -> dict[str, Any]:
-    from mlworkbench.config import get_settings
-    from mlworkbench.pipelines.continuous import verify
-    from mlworkbench.pipelines.policy import Policy
-
-    settings = get_settings()
-    policy = Policy.from_settings(settings)
-    return verify(settings, family, decided, urls=list(policy.serving_urls),
-                  timeout_s=policy.verify_seconds)
+    return finish(get_settings(), PipelineResult.from_dict(turn)).to_dict()
 
 
 @dag(dag_id="mlwb_continuous_training", schedule="@daily", start_date=START, catchup=False,
      max_active_runs=1, tags=TAGS, render_template_as_native_obj=True,
      params={"family": Param("recommender", enum=["recommender", "classifier"]),
-             "force": Param(False, type="boolean")})
+             "force": Param(False, type="boolean"),
+             # hyperparameters overriding the champion's, e.g. {"model": "gbm", "max_iter": 50}
+             "overrides": Param({}, type="object")})
 def continuous_training() -> None:
-    family, force = "{{ params.family }}", "{{ params.force }}"
-    checked = check(family, force)
-    snapped = snapshot(family, checked)
-    retrain_needed(checked) >> snapped
-    trained = retrain(family, snapped)
-    decided = gate(family, trained, snapped)
-    verify(family, decided)
+    turn = begin("{{ params.family }}", "{{ params.force }}", "{{ params.overrides }}")
+    for name in STEPS:
+        turn = step.override(task_id=name)(turn, name)
+    record(turn)
 
 
 continuous_training()

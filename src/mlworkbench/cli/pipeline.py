@@ -42,8 +42,10 @@ def run(
 ) -> None:
     """One run: check -> snapshot -> retrain -> gate -> promote -> verify -> record.
 
-    Exit code: 0 promoted or skipped (nothing to do, cooldown, lock), 3 champion kept,
-    1 failed (the step is named).
+    With MLWB_GATE_SHADOW_MIN_LISTS > 0 a retrain ends "shadowing" (the service shadows the
+    new challenger) and a later run judges its online evidence: "waiting" until enough
+    lists are judged, then the gate. Exit code: 0 promoted, shadowing, waiting or skipped
+    (nothing to do, cooldown, lock), 3 champion kept, 1 failed (the step is named).
     """
     from mlworkbench.config import get_settings
     from mlworkbench.errors import InvalidParameterError
@@ -89,8 +91,8 @@ def list_runs(
     """The newest pipeline runs: trigger, outcome, versions, each step's outcome and seconds."""
     from mlworkbench import families
     from mlworkbench.config import get_settings
-    from mlworkbench.pipelines.records import STEPS
     from mlworkbench.pipelines.records import list_runs as read_runs
+    from mlworkbench.pipelines.steps import STEPS
 
     settings = get_settings()
     name = families.get(_family(model)).model_name(settings) if model else None

@@ -2,7 +2,9 @@
 
 Taking the lock is one write transaction (the store's write lock, ``engine.writing``), so two
 triggers never both run. A holder that crashed does not keep it: the lock is free when its
-lease expired, or at once when its holder ran on this host and its process is gone.
+lease expired, or at once when its holder ran on this host and its process is gone. A holder
+whose run spans processes (one Airflow task per step) takes it *detached*: no process is
+named, only the lease counts. A live holder renews its lease while it works.
 """
 
 from __future__ import annotations
@@ -75,11 +77,13 @@ def read(engine: sa.Engine, model_name: str) -> State:
 
 
 def acquire(engine: sa.Engine, model_name: str, lease_seconds: float,
-            may_run: Callable[[State], str | None]) -> tuple[str | None, State]:
+            may_run: Callable[[State], str | None],
+            detached: bool = False) -> tuple[str | None, State]:
     """Take ``model_name``'s lock when it is free and ``may_run(state)`` has no objection.
 
     Returns (holder token, state before) on success, (None, state) when held by a live
     holder or refused; ``may_run`` returns a reason to refuse (cooldown...) or None.
+    ``detached``: the lock outlives this process (only its lease frees it).
     """
     at = now()
     with translated("take the pipeline lock"), writing(engine) as connection:
@@ -89,7 +93,8 @@ def acquire(engine: sa.Engine, model_name: str, lease_seconds: float,
         if not holder_gone(state, at) or may_run(state) is not None:
             return None, state
         token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        values = {"holder": token, "host": socket.gethostname(), "pid": os.getpid(),
+        values = {"holder": token, "host": socket.gethostname(),
+                  "pid": None if detached else os.getpid(),
                   "expires_at": at + timedelta(seconds=lease_seconds), "started_at": at}
         if row is None:
             connection.execute(t.pipeline_state.insert().values(
@@ -98,6 +103,15 @@ def acquire(engine: sa.Engine, model_name: str, lease_seconds: float,
             connection.execute(t.pipeline_state.update().where(
                 S.model_name == model_name).values(**values))
         return token, state
+
+
+def renew(engine: sa.Engine, model_name: str, holder: str, lease_seconds: float) -> bool:
+    """Push the lease of ``holder`` ``lease_seconds`` past now; False when it holds no more."""
+    with translated("renew the pipeline lock"), writing(engine) as connection:
+        done = connection.execute(t.pipeline_state.update().where(
+            S.model_name == model_name, S.holder == holder).values(
+            expires_at=now() + timedelta(seconds=lease_seconds)))
+        return bool(done.rowcount)
 
 
 def release(engine: sa.Engine, model_name: str, holder: str, outcome: str,

@@ -20,6 +20,7 @@ from mlworkbench.monitoring.run import Outcome
 from mlworkbench.monitoring.run_classifier import monitor_classifier
 from mlworkbench.monitoring.run_recommender import monitor_recommender
 from mlworkbench.monitoring.service import Monitor
+from mlworkbench.monitoring.shadow_evidence import ShadowEvidence, read_shadow_evidence
 from mlworkbench.monitoring.windows import CurrentWindow
 from mlworkbench.serving.classifier import SERVED as SERVED_CLASSIFIER
 from mlworkbench.serving.family import ServedFamily
@@ -39,6 +40,10 @@ class Family:
     port: Callable[[Settings], int]  # where `mlwb up` serves its champion
     port_setting: str
     monitor: Monitor  # one recorded monitoring run of its champion (the report it gets)
+    data_kind: str  # the store's kind of rows it trains on (ingest_batches.kind)
+    # how a challenger's shadow answers did online (settings, model name, version), when
+    # anything online says whether an answer was right; None: nothing does
+    shadow_evidence: Callable[[Settings, str, int], ShadowEvidence] | None = None
 
     def model_name(self, settings: Settings) -> str:
         return self.trainer.model_name(settings)
@@ -47,9 +52,11 @@ class Family:
 FAMILIES: dict[str, Family] = {
     family.name: family for family in (
         Family("recommender", RECOMMENDER, SERVED_RECOMMENDER, "python_function",
-               lambda s: s.serve_port, "MLWB_SERVE_PORT", monitor_recommender),
+               lambda s: s.serve_port, "MLWB_SERVE_PORT", monitor_recommender,
+               "interactions", read_shadow_evidence),
         Family("classifier", CLASSIFIER, SERVED_CLASSIFIER, "sklearn",
-               lambda s: s.classifier_port, "MLWB_CLASSIFIER_PORT", monitor_classifier),
+               lambda s: s.classifier_port, "MLWB_CLASSIFIER_PORT", monitor_classifier,
+               "passengers"),
     )
 }
 

@@ -1,6 +1,8 @@
 """Step 1, check: is a retrain due? Three reasons say yes — the champion's monitoring verdict
 on the production batches it has not seen, enough new validated rows since its data, or the
-schedule — and ``force``; a model without a champion gets its first one."""
+schedule — and ``force``; a model without a champion gets its first one. In the two-phase loop
+(``MLWB_GATE_SHADOW_MIN_LISTS`` > 0) a challenger an earlier turn left in shadow comes first:
+the turn judges it instead of retraining."""
 
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ from typing import Any
 from mlworkbench import families
 from mlworkbench.config import Settings
 from mlworkbench.data.ingest import open_store
+from mlworkbench.data.store import TRAINING_STAGES
 from mlworkbench.errors import MlwbError
 from mlworkbench.monitoring.windows import CurrentWindow
 from mlworkbench.pipelines import champion as champions
+from mlworkbench.pipelines import shadowing
 from mlworkbench.pipelines.lock import last_run_age
 from mlworkbench.pipelines.policy import Policy
 
@@ -21,18 +25,16 @@ logger = logging.getLogger(__name__)
 
 def _new_batches(settings: Settings, family: families.Family,
                  seen: tuple[int, ...]) -> tuple[list[int], list[int], int]:
-    """Batches of the latest validated data the champion did not see: (all, production, rows)."""
-    latest = family.trainer.load_data(settings)
-    new = sorted(set(latest.batch_ids) - set(seen))  # type: ignore[attr-defined]
-    production, rows = [], 0
+    """Batches of the latest validated data the champion did not see: (all, production, rows),
+    from the store's list of batches alone (no data row is read)."""
     with open_store(settings) as store:
-        for batch_id in new:
-            batch = store.batch(batch_id)
-            if batch is not None:
-                rows += batch.accepted
-                if batch.stage == "production":
-                    production.append(batch_id)
-    return new, production, rows
+        latest = [batch for batch in store.batches(family.data_kind)
+                  if batch.stage in TRAINING_STAGES]
+    known = set(seen)
+    new = sorted((batch for batch in latest if batch.id not in known), key=lambda b: b.id)
+    return ([batch.id for batch in new],
+            [batch.id for batch in new if batch.stage == "production"],
+            sum(batch.accepted for batch in new))
 
 
 def _monitoring(settings: Settings, family: families.Family, name: str,
@@ -57,7 +59,8 @@ def check(settings: Settings, family: str, *, trigger: str = "manual", force: bo
 
     Returns ``retrain`` (bool), ``reason``, ``trigger``, the champion (version, run, data),
     the new batches and rows since its data, the monitoring verdict on the new production
-    batches (with its MLflow run id), and whether the schedule is due.
+    batches (with its MLflow run id), and whether the schedule is due; or, when a challenger
+    waits in shadow, ``shadowing`` (its version, since when, its snapshot) and no retrain.
     """
     part = families.get(family)
     policy = policy or Policy.from_settings(settings)
@@ -67,6 +70,11 @@ def check(settings: Settings, family: str, *, trigger: str = "manual", force: bo
                                 "force": force, "champion": champions.as_dict(best)}
     if best is None:
         return {**evidence, "retrain": True, "reason": "no champion yet: train the first one"}
+    waiting = shadowing.pending(settings, part) if policy.shadow_min_lists > 0 else None
+    if waiting is not None:
+        return {**evidence, "retrain": False, "shadowing": waiting,
+                "reason": f"challenger version {waiting['version']} is in shadow since "
+                          f"{waiting['since']}: judge its online evidence"}
     new, production, rows = _new_batches(settings, part, best.batch_ids)
     evidence.update(new_batches=new, new_production_batches=production, new_rows=rows)
     evidence["monitoring"] = _monitoring(settings, part, name, production)

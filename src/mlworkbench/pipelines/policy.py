@@ -7,6 +7,10 @@ from typing import Any
 
 from mlworkbench.config import Settings
 
+# the gate's settings that are not MLWB_PIPELINE_*
+_SETTING = {"shadow_min_lists": "gate_shadow_min_lists",
+            "shadow_tolerance": "gate_shadow_tolerance"}
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -21,12 +25,23 @@ class Policy:
     tune: bool = False
     serving_urls: tuple[str, ...] = field(default_factory=tuple)
     verify_seconds: float = 60.0
+    shadow_min_lists: int = 0  # > 0: retrain, let the service shadow, gate on a later turn
+    shadow_tolerance: float = 0.0  # online hit-rate loss in shadow that still passes
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> Policy:
-        values = {f.name: getattr(settings, f"pipeline_{f.name}") for f in fields(cls)}
+        values = {f.name: getattr(settings, _SETTING.get(f.name, f"pipeline_{f.name}"))
+                  for f in fields(cls)}
         values["serving_urls"] = tuple(values["serving_urls"])
         return replace(cls(**values), **overrides)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Policy:
+        """The inverse of :meth:`to_dict` (a policy that travelled as JSON)."""
+        known = {f.name for f in fields(cls)}
+        chosen = {key: value for key, value in values.items() if key in known}
+        chosen["serving_urls"] = tuple(chosen.get("serving_urls", ()))
+        return cls(**chosen)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "serving_urls": list(self.serving_urls)}

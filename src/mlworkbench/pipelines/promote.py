@@ -1,5 +1,6 @@
 """Step 4, gate: the challenger against the champion on the snapshot's holdout and on the
-champion's own data (training/gate.py decides and moves ``champion``)."""
+champion's own data, and, in the two-phase loop, the verdict on its shadow evidence
+(training/gate.py decides and moves ``champion``)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from mlworkbench.training import gate as champion_gate
 
 def gate(settings: Settings, family: str, retrain_result: dict[str, Any],
          snapshot_result: dict[str, Any], *, min_gain: float = 0.0,
-         tolerance: float = 0.02) -> dict[str, Any]:
+         tolerance: float = 0.02, online: dict[str, Any] | None = None) -> dict[str, Any]:
     """Promote the retrained version if it wins on the current holdout by ``min_gain`` and
-    loses at most ``tolerance`` on the reference window; the decision, as a dict."""
+    loses at most ``tolerance`` on the reference window; the decision, as a dict.
+    ``online``: the shadow step's verdict (``passed``, ``reason``), required to pass."""
     part = families.get(family)
     trainer = part.trainer
     name = part.model_name(settings)
@@ -27,5 +29,7 @@ def gate(settings: Settings, family: str, retrain_result: dict[str, Any],
                  if snapshot_result.get("reference") else None)
     decision = champion_gate.promote(
         trainer, name, min_gain=min_gain, settings=settings, data=current, reference=reference,
-        tolerance=tolerance, challenger=int(retrain_result["version"]))
+        tolerance=tolerance, challenger=int(retrain_result["version"]),
+        online=None if online is None else champion_gate.OnlineEvidence(
+            bool(online["passed"]), str(online["reason"])))
     return {**asdict(decision), "gain": decision.gain}

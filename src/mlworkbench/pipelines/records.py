@@ -11,10 +11,10 @@ from typing import Any
 from mlflow.entities import Metric, Param, RunTag
 
 from mlworkbench.config import Settings
+from mlworkbench.pipelines.steps import STEPS
 from mlworkbench.tracking import client as tracking
 
 EXPERIMENT = "continuous-training"
-STEPS = ("check", "snapshot", "retrain", "gate", "verify")
 
 
 def _experiment_id(client: Any, settings: Settings) -> str:
@@ -51,7 +51,12 @@ def record(settings: Settings, result: dict[str, Any]) -> str:
     check = steps.get("check", {}).get("output", {})
     tags["evidence"] = _text({key: check.get(key) for key in
                               ("reason", "new_rows", "new_production_batches", "monitoring",
-                               "schedule_due") if key in check})
+                               "schedule_due", "shadowing") if key in check})
+    shadow = steps.get("shadow", {}).get("output", {})
+    if shadow:
+        tags["shadow_evidence"] = _text({key: shadow.get(key) for key in
+                                         ("version", "requests", "judged_lists", "gain",
+                                          "passed", "reason")})
     for step, done in steps.items():
         tags[f"step.{step}"] = done.get("outcome", "")
     now_ms = int(time.time() * 1000)
@@ -61,6 +66,9 @@ def record(settings: Settings, result: dict[str, Any]) -> str:
     for key in ("version_before", "version_after"):
         if result.get(key) is not None:
             metrics.append(Metric(key, float(result[key]), now_ms, 0))
+    if shadow:
+        metrics.append(Metric("shadow_judged_lists", float(shadow.get("judged_lists", 0)),
+                              now_ms, 0))
     with tracking.translated("record the pipeline run"):
         run = client.create_run(experiment_id, start_time=started_ms,
                                 run_name=f"{result['family']}-{result['outcome']}",

@@ -11,6 +11,12 @@ there, and a challenger more than ``tolerance`` worse on it is refused even when
 the current holdout: a new version must not forget what the old one knew. :func:`rollback`
 moves ``champion`` back (by hand, or when a served version fails its checks), so this module
 stays the one place that moves it.
+
+Online evidence (what a challenger's shadow lists did with live users) is judged outside this
+layer and handed in as an :class:`OnlineEvidence`: when given, a challenger it does not support
+is refused before any offline scoring, and one it supports still has to win offline; either
+way the reason says so, and a refused challenger loses its ``challenger`` alias (the service
+stops shadowing it).
 """
 
 from __future__ import annotations
@@ -44,12 +50,21 @@ class Decision:
     dry_run: bool
     reference_challenger_score: float | None = None  # on the reference window, when given
     reference_champion_score: float | None = None
+    online_evidence: str | None = None  # the shadow evidence's verdict, when one was required
 
     @property
     def gain(self) -> float | None:
         if self.challenger_score is None or self.champion_score is None:
             return None
         return self.challenger_score - self.champion_score
+
+
+@dataclass(frozen=True)
+class OnlineEvidence:
+    """The verdict on a challenger's online (shadow) evidence, for the gate to weigh."""
+
+    passed: bool
+    reason: str
 
 
 def first_champion(client: MlflowClient, name: str, version: int) -> int:
@@ -75,11 +90,13 @@ def promote(
     reference: Dataset | None = None,
     tolerance: float = 0.0,
     challenger: int | None = None,
+    online: OnlineEvidence | None = None,
 ) -> Decision:
     """Compare ``challenger`` with ``champion`` on the current holdout; move ``champion`` if won.
 
     ``reference``: the champion's training data; the challenger may be at most ``tolerance``
     worse there. ``challenger``: this version instead of the one the alias names.
+    ``online``: the verdict on its shadow evidence, required to pass when given.
     """
     settings = settings or get_settings()
     name = name or trainer.model_name(settings)
@@ -112,6 +129,11 @@ def promote(
                             champion is None, reason, dry_run)
         return _record(client, decision) if champion is None else decision
 
+    if online is not None and not online.passed:
+        decision = Decision(name, metric, challenger, champion, None, None, False,
+                            f"{online.reason}: refused before offline scoring", dry_run,
+                            online_evidence=online.reason)
+        return _record(client, decision, drop_challenger=True)
     data = data or trainer.load_data(settings)
     models = {version: trainer.load_model(f"models:/{name}/{version}")
               for version in (challenger, champion)}
@@ -134,17 +156,24 @@ def promote(
                    + (f"within the tolerance {tolerance:g}" if kept else
                       f"worse by {loss:.4f} > tolerance {tolerance:g}: refused (it forgets)"))
         promoted = promoted and kept
+    if online is not None:
+        reason = f"{online.reason}; {reason}"
     decision = Decision(name, metric, challenger, champion, scores[challenger],
                         scores[champion], promoted, reason, dry_run,
-                        on_reference.get(challenger), on_reference.get(champion))
-    return _record(client, decision)
+                        on_reference.get(challenger), on_reference.get(champion),
+                        None if online is None else online.reason)
+    return _record(client, decision, drop_challenger=online is not None)
 
 
 def _score_tag(score: float | None) -> str:
     return "" if score is None else f"{score:.6f}"
 
 
-def _record(client: MlflowClient, decision: Decision) -> Decision:
+def _record(client: MlflowClient, decision: Decision, drop_challenger: bool = False
+            ) -> Decision:
+    """Tag the decision on the challenger; move ``champion`` when promoted. The
+    ``challenger`` alias goes when promoted, or when ``drop_challenger`` and it still names
+    this version (a refused challenger the service shadowed)."""
     if decision.dry_run:
         return decision
     tags = {
@@ -158,14 +187,18 @@ def _record(client: MlflowClient, decision: Decision) -> Decision:
         "reference_champion_score": _score_tag(decision.reference_champion_score),
         "decided_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
+    if decision.online_evidence is not None:
+        tags["online_evidence"] = decision.online_evidence
     version = str(decision.challenger)
     with tracking.translated(f"record the promotion decision on version {version}"):
         for key, value in tags.items():
             client.set_model_version_tag(decision.name, version, TAG + key, value)
         if decision.promoted:
             client.set_registered_model_alias(decision.name, CHAMPION_ALIAS, version)
-            if registry.alias_version(client, decision.name, CHALLENGER_ALIAS) is not None:
-                client.delete_registered_model_alias(decision.name, CHALLENGER_ALIAS)
+        named = registry.alias_version(client, decision.name, CHALLENGER_ALIAS)
+        if named is not None and (decision.promoted or (
+                drop_challenger and named == decision.challenger)):
+            client.delete_registered_model_alias(decision.name, CHALLENGER_ALIAS)
     return decision
 
 

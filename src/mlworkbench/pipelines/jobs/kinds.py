@@ -169,7 +169,7 @@ def _promote(settings: Settings, family: Family, params: Any):
     return work
 
 
-PIPELINE_STEPS = 5  # check, snapshot, retrain, gate, verify (then the record)
+PIPELINE_STEPS = 6  # check, snapshot, retrain, shadow, gate, verify, at most (then the record)
 
 
 def _pipeline(settings: Settings, family: Family, params: Any):

@@ -1,0 +1,23 @@
+"""The steps of a pipeline turn, in order, its outcomes, and whether a step of a turn has work
+to do — importable without the loop's heavy parts (MLflow, the model families), so a caller
+that runs each step in a process of its own (an Airflow task) passes an idle step on in a
+fraction of a second."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+STEPS = ("check", "snapshot", "retrain", "shadow", "gate", "verify")
+# promoted: a new champion is served; kept: the gate kept the champion; shadowing: a new
+# challenger waits for shadow evidence; waiting: not enough evidence yet; skipped: nothing to
+# do, or the lock / cooldown / retry budget said wait; failed: a step raised or verify timed out
+OUTCOMES = ("promoted", "kept", "shadowing", "waiting", "skipped", "failed")
+
+
+def due(turn: Mapping[str, Any], step: str | None = None) -> bool:
+    """Whether ``step`` is the next one of ``turn`` (a turn's state, as a mapping) and the
+    turn holds the lock; ``step`` None: whether the turn has anything to record and free."""
+    if turn.get("holder") is None:
+        return False
+    return step is None or turn.get("next_step") == step
