@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 export OPENBLAS_NUM_THREADS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install init_local demo test services-deps lint benchmarks clean airflow
+.PHONY: help install init_local demo test system-deps services-deps lint benchmarks clean airflow
 
 help:  ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -50,8 +50,22 @@ services-deps:  ## system packages the integration tests need (PostgreSQL server
 	@bash scripts/ensure-postgres.sh
 	@bash scripts/ensure-chromium.sh
 
-test: install services-deps docker-deps airflow  ## the whole suite, integration and container tests included
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# `make test` prepares side by side what does not share a lock: the two virtualenvs (pip) beside the
+# system packages (apt, one script after the other). Then the container tests' images build in the
+# background (tests/fixtures/images.sh, its log in $(IMAGES_LOG)) while pytest runs the other tests;
+# the container tests run last and wait for that build, finding its images in the engine's cache.
+# With PYTEST_ARGS (a part of the suite) nothing builds ahead: the fixture builds what it needs.
+IMAGES_LOG ?= $(VENV)/images-build.log
+
+test:  ## the whole suite, integration and container tests included
+	@$(MAKE) --no-print-directory -j3 --output-sync=target install airflow system-deps
+	@images=; $(if $(strip $(PYTEST_ARGS)),,bash tests/fixtures/images.sh >$(IMAGES_LOG) 2>&1 & images=$$!;) \
+	$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ -n "$$images" ] && ! wait $$images; then echo "the image build failed: see $(IMAGES_LOG)"; fi; \
+	exit $$status
+
+system-deps: services-deps  ## services-deps, then docker-deps (apt takes one at a time)
+	@$(MAKE) --no-print-directory docker-deps
 
 lint: install  ## ruff over src, tests and benchmarks
 	$(BIN)/python -m pip install --quiet 'ruff>=0.6'

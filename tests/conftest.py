@@ -70,3 +70,9 @@ def trained_classifier(tmp_path_factory: pytest.TempPathFactory):
     from mlworkbench.training.classifier import CLASSIFIER
 
     return _trained_in_workspace(tmp_path_factory, "classifier", CLASSIFIER)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The container tests run last (in their own order): ``make test`` builds their images in
+    the background meanwhile, so the build overlaps the other tests instead of adding to them."""
+    items.sort(key=lambda item: item.get_closest_marker("containers") is not None)

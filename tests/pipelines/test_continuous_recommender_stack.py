@@ -35,6 +35,8 @@ from mlworkbench.training.train import TrainRequest, train
 # the stack, two trainings through the MLflow server and a monitoring run: minutes on 2 cores
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 STACK_ENVIRONMENT = {"MLWB_ALIAS_POLL_SECONDS": "0.5", "MLWB_PREDICTION_LOG_FLUSH_SECONDS": "0.2"}
+# the stores and the MLflow server: the loop runs in this process, the API is ``served`` below
+STACK_SERVICES = ("postgres", "s3", "mlflow")
 NAME = "movielens-recommender"
 USERS = 30
 

@@ -24,8 +24,9 @@ from mlworkbench.platform.objectstore import ObjectStore
 from mlworkbench.platform.processes import alive
 
 pytestmark = pytest.mark.integration
-STACK_ENVIRONMENT = {"MLWB_STACK_LOOP": "true",  # the data fill and the scheduler too
-                     "MLWB_FILL_EVERY_SECONDS": "5"}  # its batches show up within the tests
+# the data fill and the scheduler too; the fill writes its first batch as it starts, then one a
+# minute (the default): a batch every few seconds would only load the machine the stack runs on
+STACK_ENVIRONMENT = {"MLWB_STACK_LOOP": "true"}
 
 
 LOOP_SERVICES = ("fill", "evidently", "jobs", "monitoring", "scheduler")  # the loop, alive
