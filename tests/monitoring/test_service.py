@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -13,7 +12,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from mlworkbench.config import get_settings
+from fixtures.workspaces import module_workspace
 from mlworkbench.data.ingest import load_titanic
 from mlworkbench.data.simulator import synthetic_passengers
 from mlworkbench.errors import TrackingError
@@ -28,16 +27,8 @@ MODEL = "titanic-classifier"
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     """Two recorded classifier runs (ok, then drift) in a workspace of this module's own."""
-    home = tmp_path_factory.mktemp("monitoring") / "mlwb"
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        for key in list(os.environ):
-            if key.startswith(("MLWB_", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")):
-                monkeypatch.delenv(key, raising=False)
-        monkeypatch.setenv("MLWB_HOME", str(home))
-        get_settings.cache_clear()
-        settings = get_settings()
+    with module_workspace(tmp_path_factory, "monitoring") as settings:
         yield _record_two(settings)
-    get_settings.cache_clear()
 
 
 def _record_two(workspace):

@@ -3,7 +3,6 @@ in an embedded workspace of its own per module (it trains in seconds)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +13,8 @@ from fixtures.postgres import (  # noqa: F401  (fixtures, registered by import)
     postgres_url,
 )
 from fixtures.stores import store, store_url  # noqa: F401
-from mlworkbench.config import Settings, get_settings
+from fixtures.workspaces import module_workspace
+from mlworkbench.config import Settings
 
 
 @pytest.fixture(scope="module")
@@ -24,14 +24,6 @@ def classifier_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     from mlworkbench.training.classifier import CLASSIFIER
     from mlworkbench.training.train import train
 
-    home = tmp_path_factory.mktemp("pipeline-classifier") / "mlwb"
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        for key in list(os.environ):
-            if key.startswith(("MLWB_", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")):
-                monkeypatch.delenv(key)
-        monkeypatch.setenv("MLWB_HOME", str(home))
-        get_settings.cache_clear()
-        settings = get_settings()
+    with module_workspace(tmp_path_factory, "pipeline-classifier") as settings:
         assert train(CLASSIFIER, settings=settings).version == 1
         yield settings
-    get_settings.cache_clear()

@@ -14,8 +14,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from fixtures.serving import Hammer, serve_process, served_version, wait_for_version
+from fixtures.workspaces import module_workspace
 from mlworkbench.cli.main import run as cli
-from mlworkbench.config import Settings, get_settings
+from mlworkbench.config import Settings
 from mlworkbench.data.ingest import load_titanic, open_store
 from mlworkbench.data.simulator import synthetic_passengers
 from mlworkbench.pipelines.continuous import run_pipeline
@@ -36,17 +37,9 @@ PATHS = ["/predict?pclass=1&sex=female&age=30&sibsp=0&parch=0",
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    home = tmp_path_factory.mktemp("loop-classifier") / "mlwb"
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        for key in list(os.environ):
-            if key.startswith(("MLWB_", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")):
-                monkeypatch.delenv(key)
-        monkeypatch.setenv("MLWB_HOME", str(home))
-        get_settings.cache_clear()
-        settings = get_settings()
+    with module_workspace(tmp_path_factory, "loop-classifier") as settings:
         train(CLASSIFIER, settings=settings)  # version 1, the champion, on Titanic
         yield settings
-    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")

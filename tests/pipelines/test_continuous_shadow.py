@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 from fixtures.serving import serve_process, served_version, wait_for_version
+from fixtures.workspaces import module_workspace
 from mlworkbench import families
 from mlworkbench.cli.main import run as cli
 from mlworkbench.config import Settings, get_settings
@@ -45,17 +46,9 @@ MIN_LISTS = 20
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """Champion version 1: popularity, on MovieLens (loaded into the empty store)."""
-    home = tmp_path_factory.mktemp("loop-shadow") / "mlwb"
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        for key in list(os.environ):
-            if key.startswith(("MLWB_", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")):
-                monkeypatch.delenv(key)
-        monkeypatch.setenv("MLWB_HOME", str(home))
-        get_settings.cache_clear()
-        settings = get_settings()
+    with module_workspace(tmp_path_factory, "loop-shadow") as settings:
         assert train(RECOMMENDER, TrainRequest(model="popularity"), settings).version == 1
         yield settings
-    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")

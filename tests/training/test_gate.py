@@ -4,13 +4,13 @@ champion's own data is refused with the reason; rollback moves champion back and
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 
-from mlworkbench.config import Settings, get_settings
+from fixtures.workspaces import module_workspace
+from mlworkbench.config import Settings
 from mlworkbench.errors import InvalidParameterError, ModelNotFoundError
 from mlworkbench.tracking import client as tracking
 from mlworkbench.tracking.registry import set_alias
@@ -24,19 +24,12 @@ NAME = "titanic-classifier"
 @pytest.fixture(scope="module")
 def two_versions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, object]]:
     """Version 1 (champion): a one-split stump; version 2: the default logistic regression."""
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        for key in list(os.environ):
-            if key.startswith(("MLWB_", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")):
-                monkeypatch.delenv(key)
-        monkeypatch.setenv("MLWB_HOME", str(tmp_path_factory.mktemp("gate") / "mlwb"))
-        get_settings.cache_clear()
-        settings = get_settings()
+    with module_workspace(tmp_path_factory, "gate") as settings:
         stump = train(CLASSIFIER, TrainRequest(model="gbm", params={"max_iter": 1,
                                                                      "max_depth": 1}), settings)
         better = train(CLASSIFIER, settings=settings)
         assert (stump.champion_version, better.version) == (1, 2)
         yield settings, CLASSIFIER.load_data(settings)
-    get_settings.cache_clear()
 
 
 def _flipped(data):
