@@ -15,12 +15,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
 
 from mlworkbench.data import tables as t
 from mlworkbench.data.engine import translated, writing
+from mlworkbench.data.processes import process_alive
 
 S = t.pipeline_state.c
 
@@ -43,20 +43,6 @@ class State:
 def now() -> datetime:
     """Naive UTC, as the table stores it."""
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` of this host still runs (a zombie does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def holder_gone(state: State, at: datetime) -> bool:

@@ -18,18 +18,10 @@ from pathlib import Path
 
 import orjson
 
+from mlworkbench.data.processes import process_alive
+
 _SUFFIX = ".jsonl"
 _CLAIMED = ".claimed-"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Journal:
@@ -48,7 +40,7 @@ class Journal:
             return
         for path in self.directory.glob(f"*{_SUFFIX}{_CLAIMED}*"):
             pid = path.name.rpartition(_CLAIMED)[2]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not process_alive(int(pid)):
                 path.rename(path.with_name(path.name.partition(_CLAIMED)[0]))
 
     def size(self) -> int:
