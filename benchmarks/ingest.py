@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from raw_output import save  # noqa: E402
 
 from mlworkbench.config import get_settings
 from mlworkbench.data import schema
@@ -42,7 +43,6 @@ def synthetic(rows: int, items: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Da
     return catalogue, ratings
 
 
-RESULTS = Path(__file__).resolve().parent / "results"
 BAD_SHARE = 0.05
 
 
@@ -142,10 +142,7 @@ def main() -> None:
                      f"{row['rows_per_s']:>12,.0f}")
     report = "\n".join(lines)
     print(report)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"ingest-{time.strftime('%Y%m%dT%H%M%S')}.txt"
-    out.write_text(report + "\n")
-    print(f"raw output: {out}")
+    save("ingest", report + "\n")
 
 
 if __name__ == "__main__":

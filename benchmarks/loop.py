@@ -10,7 +10,6 @@ benchmarks/results/loop-<family>-<time>.json.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import subprocess
@@ -19,6 +18,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from raw_output import save  # noqa: E402
 
 from mlworkbench.config import get_settings
 from mlworkbench.data.datasets import load_movielens
@@ -29,8 +30,6 @@ from mlworkbench.families import get
 from mlworkbench.pipelines.continuous import run_pipeline
 from mlworkbench.pipelines.policy import Policy
 from mlworkbench.training.train import train
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _prepare(family: str, settings) -> None:
@@ -99,11 +98,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(20)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"loop-{args.family}-{stamp}.json"
-    out.write_text(json.dumps(rows, indent=1, default=str))
-    print(f"raw: {out}")
+    save(f"loop-{args.family}", json.dumps(rows, indent=1, default=str), ".json")
 
 
 if __name__ == "__main__":

@@ -27,12 +27,11 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from raw_output import save  # noqa: E402
 
 SERVED_ROWS = 100_000
-RESULTS = Path(__file__).parent / "results"
 
 CHILD = """
 import json, os, resource, time
@@ -121,10 +120,7 @@ def main() -> None:
         f"{'met' if result['run_cpu_s'] < 30 else 'NOT met'}, memory "
         f"{'met' if peak_gib < 1.5 else 'NOT met'}"]
     print("\n".join(lines))
-    out = RESULTS / f"monitoring-{datetime.now(UTC):%Y%m%dT%H%M%S}.txt"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n\nraw (the measured process):\n" + raw + "\n")
-    print(f"raw output: {out}")
+    save("monitoring", "\n".join(lines) + "\n\nraw (the measured process):\n" + raw + "\n")
 
 
 if __name__ == "__main__":

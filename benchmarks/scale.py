@@ -29,7 +29,8 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from raw_output import save  # noqa: E402
+
 PUBLISHED = {"implicit CPU": 2.75, "implicit GPU": 0.40, "Spark MLlib": 12.3}  # s/iter, ML-20M
 PUBLISHED_ROWS = 20_000_263  # MovieLens 20M ratings
 
@@ -177,10 +178,8 @@ def main() -> None:
           f"precision@10 on {args.eval_users:,} sampled test users; {os.cpu_count()} cores, "
           f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end")
     print(report)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"scale-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    out.write_text(json.dumps({"args": vars(args), "rows": rows, "table": report}, indent=2))
-    print(f"raw output: {out}")
+    save("scale", json.dumps({"args": vars(args), "rows": rows, "table": report}, indent=2),
+         ".json")
 
 
 if __name__ == "__main__":

@@ -25,12 +25,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from raw_output import save  # noqa: E402
+
 from mlworkbench.config import Settings
 from mlworkbench.platform.processes import descendants, port_free
 from mlworkbench.platform.services import GRPC_OFFSET
 from mlworkbench.platform.stack import Stack
 
-RESULTS = Path(__file__).resolve().parent / "results"
 MLWB = str(Path(sys.executable).with_name("mlwb"))
 PORTS = ("MLWB_S3_PORT", "MLWB_MLFLOW_PORT", "MLWB_SERVE_PORT", "MLWB_POSTGRES_PORT",
          "MLWB_SIMULATOR_PORT", "MLWB_CLASSIFIER_PORT", "MLWB_MONITORING_PORT")
@@ -155,10 +156,7 @@ def main() -> None:
                  f"{sum(p for _, p in memory.values()):>9.0f}")
     report = "\n".join(lines)
     print(report)
-    RESULTS.mkdir(exist_ok=True)
-    out_file = RESULTS / f"stack-{time.strftime('%Y%m%dT%H%M%S')}.txt"
-    out_file.write_text(report + "\n")
-    print(f"raw output: {out_file}")
+    save("stack", report + "\n")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from raw_output import save  # noqa: E402
 
 
 def raw_implicit(ratings, seed: int) -> float:
@@ -62,7 +63,6 @@ def mlwb_train(data, home: str) -> tuple[float, dict[str, float]]:
     return time.perf_counter() - started, result.seconds
 
 
-RESULTS = Path(__file__).resolve().parent / "results"
 TUNE_GRID = ("factors=16,32,64,128", "regularization=0.01,0.05,0.1", "iterations=15,30",
              "alpha=1,5")
 
@@ -148,10 +148,7 @@ def main() -> None:
     lines.append(f"target: added < 1.50 s -> {verdict}")
     report = "\n".join(lines)
     print(report)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"training-{time.strftime('%Y%m%dT%H%M%S')}.txt"
-    out.write_text(report + "\n")
-    print(f"raw output: {out}")
+    save("training", report + "\n")
 
 
 if __name__ == "__main__":
