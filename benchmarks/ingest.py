@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from raw_output import save  # noqa: E402
+from raw_output import report  # noqa: E402
 
 from mlworkbench.config import get_settings
 from mlworkbench.data import schema
@@ -140,9 +140,7 @@ def main() -> None:
     for name, row in from_csv.items():
         lines.append(f"{name:<12}{row['rows']:>11,}{row['rejected']:>10,}{row['total_s']:>10.2f}"
                      f"{row['rows_per_s']:>12,.0f}")
-    report = "\n".join(lines)
-    print(report)
-    save("ingest", report + "\n")
+    report("ingest", lines)
 
 
 if __name__ == "__main__":

@@ -15,3 +15,10 @@ def save(name: str, content: str, suffix: str = ".txt") -> Path:
     out.write_text(content)
     print(f"raw output: {out}")
     return out
+
+
+def report(name: str, lines: list[str]) -> None:
+    """Print a benchmark's table and keep it as this run's raw output."""
+    text = "\n".join(lines)
+    print(text)
+    save(name, text + "\n")

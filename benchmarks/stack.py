@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from raw_output import save  # noqa: E402
+from raw_output import report  # noqa: E402
 
 from mlworkbench.config import Settings
 from mlworkbench.platform.processes import descendants, port_free
@@ -154,9 +154,7 @@ def main() -> None:
     lines += [f"{name:<28}{rss:>9.0f}{pss:>9.0f}" for name, (rss, pss) in memory.items()]
     lines.append(f"{'total':<28}{sum(r for r, _ in memory.values()):>9.0f}"
                  f"{sum(p for _, p in memory.values()):>9.0f}")
-    report = "\n".join(lines)
-    print(report)
-    save("stack", report + "\n")
+    report("stack", lines)
 
 
 if __name__ == "__main__":

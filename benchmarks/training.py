@@ -29,7 +29,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-from raw_output import save  # noqa: E402
+from raw_output import report  # noqa: E402
 
 
 def raw_implicit(ratings, seed: int) -> float:
@@ -146,9 +146,7 @@ def main() -> None:
                  f"{statistics.median(u for _, u in batch):>8,.0f}")
     verdict = "met" if full - raw_median < 1.5 else "MISSED"
     lines.append(f"target: added < 1.50 s -> {verdict}")
-    report = "\n".join(lines)
-    print(report)
-    save("training", report + "\n")
+    report("training", lines)
 
 
 if __name__ == "__main__":
