@@ -10,10 +10,11 @@ import time
 import numpy as np
 import orjson
 import pytest
+from sqlalchemy import event
 
 from mlworkbench.data import predictions
 from mlworkbench.errors import DataError
-from mlworkbench.serving.prediction_log import PredictionLog
+from mlworkbench.serving.prediction_log import CHUNK_ROWS, PredictionLog
 from mlworkbench.serving.recommender.logged import Served
 
 
@@ -110,3 +111,27 @@ def test_a_dead_store_spills_to_the_journal_and_counts_what_even_that_cannot_hol
     log.close()
     rows = predictions.read_predictions(predictions.store_engine(url))
     assert len(rows) == kept and rows.served_at.notna().all()
+
+
+def test_a_journal_of_many_small_segments_is_replayed_many_to_a_transaction(tmp_path) -> None:
+    """Rows a busy service spilled one response at a time (a segment each) go back to the
+    store in transactions of up to CHUNK_ROWS rows, in order, and the journal empties."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    log = PredictionLog(url, capacity=1_000, journal_dir=tmp_path / "journal")
+    assert log.journal is not None
+    responses = CHUNK_ROWS // 4 + 50  # segments of 4 rows: one chunk, and 200 rows more
+    for at in range(responses):
+        assert log.journal.append(served([4 * at + user for user in range(4)],
+                                         request_id=f"r{at:05d}").rows(), CHUNK_ROWS) == 4
+    engine = predictions.store_engine(url)
+    commits = []
+    event.listen(engine, "commit", lambda _connection: commits.append(1))
+    try:
+        assert log.replay() == 4 * responses
+        rows = predictions.read_predictions(engine)
+    finally:
+        predictions.dispose_engines()
+    assert len(commits) == 2
+    assert rows["user_id"].tolist() == list(range(4 * responses))
+    assert not list((tmp_path / "journal").iterdir())
+    assert log.journal.rows() == 0

@@ -25,6 +25,7 @@ from sqlalchemy import DateTime, Engine, delete, event, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from mlworkbench.data import migrations, sqlite_rows
+from mlworkbench.data.columns import Columns
 from mlworkbench.data.engine import create_engine, engine_url, safe_url
 from mlworkbench.data.tables import SERVED_TABLES, precomputed
 from mlworkbench.errors import DataError
@@ -116,19 +117,23 @@ def datetime_columns(table: str) -> list[str]:
             if isinstance(column.type, DateTime)]
 
 
-def append_predictions(engine: Engine, rows: Sequence[dict[str, Any]],
+def append_predictions(engine: Engine, rows: Sequence[dict[str, Any]] | Columns,
                        table: str = "prediction_log") -> None:
-    """Insert prediction-log rows (each with the first row's keys) into ``table`` in one
-    transaction: multi-row statements on SQLite (:mod:`sqlite_rows`), SQLAlchemy's batched
-    insert elsewhere."""
-    if not rows:
+    """Insert prediction-log rows (dicts with the first row's keys, or :class:`Columns`) into
+    ``table`` in one transaction: multi-row statements on SQLite (:mod:`sqlite_rows`),
+    SQLAlchemy's batched insert elsewhere."""
+    try:
+        columns = rows if isinstance(rows, Columns) else Columns.of_rows(rows)
+    except DataError as exc:
+        raise DataError(f"cannot append to {table}: {exc}") from None
+    if not len(columns):
         return
     served = served_table(table)
     with translated(f"append to {table}"), engine.begin() as connection:
         if connection.dialect.name == "sqlite":
-            sqlite_rows.insert_rows(connection, served, rows)
+            sqlite_rows.insert_rows(connection, served, columns)
         else:
-            connection.execute(served.insert(), list(rows))
+            connection.execute(served.insert(), columns.rows())
 
 
 def read_predictions(engine: Engine, limit: int | None = None,

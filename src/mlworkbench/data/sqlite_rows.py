@@ -12,27 +12,22 @@ stored is what SQLAlchemy's insert stores, without its per-row parameter assembl
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
+from mlworkbench.data.columns import Columns
 from mlworkbench.errors import DataError
 
 ROWS_PER_STATEMENT = 500  # x columns = bound values per statement (SQLite allows 32,766+)
 
 
-def insert_rows(connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]
-                ) -> None:
-    """Insert ``rows`` (each with the first row's keys) inside the caller's transaction."""
-    if not rows:
+def insert_rows(connection: sa.Connection, table: sa.Table, rows: Columns) -> None:
+    """Insert ``rows`` inside the caller's transaction."""
+    if not len(rows):
         return
-    columns = tuple(rows[0])
-    try:
-        lists = [[row[name] for row in rows] for name in columns]
-    except KeyError as exc:
-        raise DataError(f"cannot append to {table.name}: a row lacks {exc} (every row needs "
-                        f"the first row's columns: {', '.join(columns)})") from None
+    columns = rows.names
+    lists = list(rows.values.values())
     for at, process in _processors(connection.dialect, table, columns):
         lists[at] = _converted(lists[at], process)
     values = list(zip(*lists, strict=True))
@@ -44,14 +39,13 @@ def insert_rows(connection: sa.Connection, table: sa.Table, rows: Sequence[dict[
 
 
 def _converted(values: list[Any], process: Any) -> list[Any]:
-    """``process`` over a column's values; a response's rows share theirs (the time it was
-    served), so a run of the same object is converted once."""
-    out, last, converted = [], object(), None
-    for value in values:
-        if value is not last:
-            last, converted = value, process(value)
-        out.append(converted)
-    return out
+    """``process`` over a column's values, once per distinct value: a response's rows share
+    theirs (the time it was served), and flags take two values."""
+    try:
+        distinct = {value: process(value) for value in set(values)}
+    except TypeError:  # an unhashable value: one call per value
+        return [process(value) for value in values]
+    return [distinct[value] for value in values]
 
 
 _PROCESSORS: dict[tuple[str, str, tuple[str, ...]], list[tuple[int, Any]]] = {}

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from mlworkbench import __version__
 from mlworkbench.config import Settings, get_settings
 from mlworkbench.errors import ConfigError
-from mlworkbench.serving import heap
+from mlworkbench.serving import heap, switching
 from mlworkbench.serving.bounded import StoreGuard
 from mlworkbench.serving.deps import Service
 from mlworkbench.serving.family import ServedFamily
@@ -74,6 +74,7 @@ def create_app(holder: ModelHolder, settings: Settings | None = None) -> FastAPI
         holder.start_polling()
         shadow.start()
         heap.freeze()  # what lives as long as the process leaves the collector's full passes
+        switching.share_finely()  # the loop waits 0.5 ms at most for a busy thread's lock
         try:
             yield
         finally:

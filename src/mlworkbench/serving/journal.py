@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import orjson
 
 from mlworkbench.data.processes import process_alive
 
+RECOUNT_S = 1.0
 _SUFFIX = ".jsonl"
 _CLAIMED = ".claimed-"
 
@@ -33,6 +35,8 @@ class Journal:
         self.max_bytes = max_bytes
         self.datetime_columns = tuple(datetime_columns)
         self._sequence = itertools.count()
+        self._used = 0  # bytes, as last counted plus what this process wrote since
+        self._counted_at = -float("inf")
 
     def recover(self) -> None:
         """Hand back segments claimed by processes that are gone."""
@@ -52,7 +56,7 @@ class Journal:
         """Write ``rows`` as segments of at most ``chunk``; returns how many were written
         (fewer when the bound or the disk is reached)."""
         written = 0
-        used = self.size()
+        used = self._used_now()
         for start in range(0, len(rows), chunk):
             part = rows[start : start + chunk]
             data = b"\n".join(orjson.dumps(row) for row in part) + b"\n"
@@ -60,7 +64,18 @@ class Journal:
                 break
             used += len(data)
             written += len(part)
+        self._used = used
         return written
+
+    def _used_now(self) -> int:
+        """The journal's size in bytes, counted on disk at most once per
+        :data:`RECOUNT_S` (a request that spills must not stat every segment); between
+        counts, what other processes wrote or replayed is not seen, so the bound holds to
+        within what they write in that time."""
+        now = time.monotonic()
+        if now - self._counted_at > RECOUNT_S:
+            self._used, self._counted_at = self.size(), now
+        return self._used
 
     def _write(self, data: bytes) -> bool:
         name = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{os.getpid()}-{next(self._sequence):06d}"
@@ -92,6 +107,12 @@ class Journal:
     def release(self, claimed: Path) -> None:
         """Give a claimed segment back (its write failed)."""
         claimed.rename(claimed.with_name(claimed.name.partition(_CLAIMED)[0]))
+
+    def remove(self, claimed: Path) -> None:
+        """Delete a claimed segment once its rows are written."""
+        size = claimed.stat().st_size
+        claimed.unlink()
+        self._used = max(0, self._used - size)
 
     def read(self, claimed: Path) -> list[dict]:
         rows = [orjson.loads(line) for line in claimed.read_bytes().splitlines() if line]

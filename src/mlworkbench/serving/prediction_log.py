@@ -24,12 +24,13 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from mlworkbench.data import predictions
+from mlworkbench.data.columns import Columns
 from mlworkbench.errors import DataError, MlwbError
 from mlworkbench.serving.journal import Journal
 
@@ -43,9 +44,9 @@ ROUND_S = 1.0  # a round replays this long at most, then writes what memory hold
 
 class Entry(Protocol):
     """One response as a family logs it: its row count, and the rows for its table. A family
-    may also give ``rows_of(entries)`` (a static method): the rows of many of its responses
-    at once, which the writer prefers (one vectorised pass per flush instead of one per
-    response)."""
+    may also give ``columns_of(entries)`` (a static method): the rows of many of its
+    responses at once as :class:`Columns`, which the writer prefers (one pass per flush,
+    no dict per row)."""
 
     @property
     def size(self) -> int: ...
@@ -53,40 +54,60 @@ class Entry(Protocol):
     def rows(self) -> list[dict]: ...
 
 
-def rows_of(entries: list[Entry]) -> list[dict]:
+def columns_of(entries: list[Entry]) -> Columns:
     """The rows of ``entries`` in order; runs of one kind that can, build theirs together."""
-    rows: list[dict] = []
+    parts: list[Columns] = []
     for kind, run in itertools.groupby(entries, key=type):
-        together = getattr(kind, "rows_of", None)
+        together = getattr(kind, "columns_of", None)
         if together is not None:
-            rows.extend(together(list(run)))
+            parts.append(together(list(run)))
         else:
-            for entry in run:
-                rows.extend(entry.rows())
-    return rows
+            parts.append(Columns.of_rows([row for entry in run for row in entry.rows()]))
+    return Columns.joined(parts)
+
+
+def response_columns(entries: Sequence[Any], role: str) -> dict[str, list[Any]]:
+    """The columns every prediction-log row starts with (which response, when, which model,
+    its role, its source), each response's values repeated for each of its rows. A family's
+    ``columns_of`` adds its own columns after these."""
+    columns: dict[str, list[Any]] = {name: [] for name in (
+        "request_id", "served_at", "model_name", "model_version", "role", "source")}
+    for entry in entries:
+        size = entry.size
+        columns["request_id"] += [entry.request_id] * size
+        columns["served_at"] += [entry.served_at] * size
+        columns["model_name"] += [entry.model_name] * size
+        columns["model_version"] += [entry.model_version] * size
+        columns["role"] += [role] * size
+        columns["source"] += [entry.source] * size
+    return columns
 
 
 @dataclass(frozen=True)
-class _Rows:
+class _Held:
     """Rows put back in the buffer after a failed write."""
 
-    held: list[dict]
+    held: Columns
 
     @property
     def size(self) -> int:
         return len(self.held)
 
     def rows(self) -> list[dict]:
-        return self.held
+        return self.held.rows()
+
+    @staticmethod
+    def columns_of(entries: list[_Held]) -> Columns:
+        return Columns.joined([entry.held for entry in entries])
 
 
 @dataclass
 class _InFlight:
-    """A write that outlived its timeout: its rows (or segment) wait for its outcome."""
+    """A write that outlived its timeout: its rows (or journal segments) wait for its outcome."""
 
     future: futures.Future
-    rows: list[dict]
-    segment: Path | None
+    rows: Columns
+    segments: tuple[Path, ...]
 
 
 class StoreDownError(DataError):
@@ -174,7 +195,7 @@ class PredictionLog:
             self._thread.join(timeout)
             self._thread = None
         in_flight, self._in_flight = self._in_flight, None
-        if in_flight is not None and in_flight.segment is None and not in_flight.future.done():
+        if in_flight is not None and not in_flight.segments and not in_flight.future.done():
             self._put_back(in_flight.rows)  # outcome unknown: journaled, may be written twice
         if self._held:
             self._spill()
@@ -184,13 +205,13 @@ class PredictionLog:
         self._store.shutdown(wait=False, cancel_futures=True)
 
     # -- writing ------------------------------------------------------------------------------
-    def _call(self, rows: list[dict], segment: Path | None = None) -> None:
+    def _call(self, rows: Columns, segments: tuple[Path, ...] = ()) -> None:
         """One bounded write: StoreDownError when the store fails or outlives the timeout."""
         future = self._store.submit(self._append, rows)
         try:
             future.result(self.timeout)
         except futures.TimeoutError:
-            self._in_flight = _InFlight(future, rows, segment)
+            self._in_flight = _InFlight(future, rows, segments)
             future.add_done_callback(lambda _future: self._wake.set())  # the store is back
             raise StoreDownError(f"the data store did not answer within {self.timeout:g} s") \
                 from None
@@ -198,14 +219,14 @@ class PredictionLog:
             raise StoreDownError(str(exc)) from exc
         self.written += len(rows)
 
-    def _append(self, rows: list[dict]) -> None:
+    def _append(self, rows: Columns) -> None:
         predictions.append_predictions(predictions.store_engine(self.database_url), rows,
                                        self.table)
 
-    def _put_back(self, rows: list[dict]) -> None:
-        if rows:
+    def _put_back(self, rows: Columns) -> None:
+        if len(rows):
             with self._lock:  # in front, in order; they count as held again
-                self._buffer.appendleft(_Rows(rows))
+                self._buffer.appendleft(_Held(rows))
                 self._held += len(rows)
 
     def flush(self) -> int:
@@ -215,41 +236,68 @@ class PredictionLog:
             batch = list(self._buffer)
             self._buffer.clear()
             self._held = 0
-        rows = rows_of(batch)
+        rows = columns_of(batch)
         for start in range(0, len(rows), CHUNK_ROWS):
-            chunk = rows[start : start + CHUNK_ROWS]
+            chunk = rows.slice(start, start + CHUNK_ROWS)
             try:
                 self._call(chunk)
             except StoreDownError:
                 pending = self._in_flight is not None and self._in_flight.rows is chunk
-                self._put_back(rows[start + len(chunk) if pending else start:])
+                self._put_back(rows.slice(start + len(chunk) if pending else start, len(rows)))
                 raise
         return len(rows)
 
     def replay(self, deadline: float = float("inf")) -> int:
-        """Write the journal's segments, oldest first, one transaction each; returns rows.
-        Stops at ``deadline`` (monotonic); the rest waits for the next round (or start)."""
+        """Write the journal's segments, oldest first, up to ``CHUNK_ROWS`` rows (and at
+        least one segment) per transaction; returns rows. Stops at ``deadline`` (monotonic);
+        the rest waits for the next round (or start)."""
         if self.journal is None:
             return 0
         total = 0
         self._backlog = False
-        for segment in self.journal.pending():
+        pending = iter(self.journal.pending())
+        while True:
             if time.monotonic() > deadline:
-                self._backlog = True
-                break
-            claimed = self.journal.claim(segment)
-            if claimed is None:
-                continue  # another worker replays it
-            rows = self.journal.read(claimed)
+                self._backlog = next(pending, None) is not None
+                return total
+            claimed, parts = self._claim_chunk(pending)
+            if not claimed:
+                return total
+            rows = Columns.joined(parts)
             try:
                 self._call(rows, claimed)
             except StoreDownError:
-                if self._in_flight is None or self._in_flight.segment is not claimed:
-                    self.journal.release(claimed)
+                if self._in_flight is None or self._in_flight.segments is not claimed:
+                    for segment in claimed:
+                        self.journal.release(segment)
                 raise
-            claimed.unlink()
+            for segment in claimed:
+                self.journal.remove(segment)
             total += len(rows)
-        return total
+
+    def _claim_chunk(self, pending: Iterator[Path]) -> tuple[tuple[Path, ...], list[Columns]]:
+        """Claim the next segments, until they hold ``CHUNK_ROWS`` rows (or there are no
+        more, or the next has other columns); their rows as read. A segment another worker
+        claimed first is passed over."""
+        assert self.journal is not None
+        claimed: list[Path] = []
+        parts: list[Columns] = []
+        held = 0
+        while held < CHUNK_ROWS:
+            segment = next(pending, None)
+            if segment is None:
+                break
+            mine = self.journal.claim(segment)
+            if mine is None:
+                continue  # another worker replays it
+            rows = Columns.of_rows(self.journal.read(mine))
+            if parts and set(rows.names) != set(parts[0].names):
+                self.journal.release(mine)  # written by another version: its own chunk next
+                break
+            claimed.append(mine)
+            parts.append(rows)
+            held += len(rows)
+        return tuple(claimed), parts
 
     def _spill(self) -> None:
         """Move what memory holds to the journal (or keep it in memory without one)."""
@@ -259,7 +307,7 @@ class PredictionLog:
             batch = list(self._buffer)
             self._buffer.clear()
             self._held = 0
-        rows = rows_of(batch)
+        rows = columns_of(batch).rows()
         kept = self.journal.append(rows, CHUNK_ROWS)
         if kept < len(rows):
             self._drop(len(rows) - kept, f"prediction log journal full ({self.journal.directory})")
@@ -273,11 +321,12 @@ class PredictionLog:
             return False
         self._in_flight = None
         failed = in_flight.future.exception() is not None
-        if in_flight.segment is not None:
-            if failed:
-                self.journal.release(in_flight.segment)  # type: ignore[union-attr]
-            else:
-                in_flight.segment.unlink()
+        if in_flight.segments:
+            for segment in in_flight.segments:
+                if failed:
+                    self.journal.release(segment)  # type: ignore[union-attr]
+                else:
+                    self.journal.remove(segment)  # type: ignore[union-attr]
         elif failed:
             self._put_back(in_flight.rows)
         if not failed:

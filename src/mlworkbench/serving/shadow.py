@@ -31,10 +31,11 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from mlworkbench.config import CHALLENGER_ALIAS, Settings
+from mlworkbench.data.columns import Columns
 from mlworkbench.errors import MlwbError
 from mlworkbench.serving import reference as refs
 from mlworkbench.serving.model_holder import LoadedModel, ModelHolder, load_resolved
-from mlworkbench.serving.prediction_log import Entry, PredictionLog
+from mlworkbench.serving.prediction_log import Entry, PredictionLog, columns_of
 from mlworkbench.tracking.registry import alias_version
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,12 @@ class Shadowed:
         return self.entry.size
 
     def rows(self) -> list[dict]:
-        return [{**row, "role": ROLE} for row in self.entry.rows()]
+        return Shadowed.columns_of([self]).rows()
+
+    @staticmethod
+    def columns_of(entries: list[Shadowed]) -> Columns:
+        scored = columns_of([entry.entry for entry in entries])
+        return Columns({**scored.values, "role": [ROLE] * len(scored)})
 
 
 class _Metrics:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from mlworkbench.data.columns import Columns
 from mlworkbench.serving.classifier.passengers import Passengers
+from mlworkbench.serving.classifier.schemas import FIELDS
+from mlworkbench.serving.prediction_log import response_columns
 
 
 @dataclass(frozen=True)
@@ -25,14 +29,17 @@ class Predicted:
         return len(self.passengers)
 
     def rows(self) -> list[dict]:
-        head = {"request_id": self.request_id, "served_at": self.served_at,
-                "model_name": self.model_name, "model_version": self.model_version,
-                "role": "champion", "source": self.source}
-        p = self.passengers
-        return [
-            {**head, "pclass": pclass, "sex": sex, "age": age, "sibsp": sibsp, "parch": parch,
-             "embarked": embarked, "probability": probability, "survived": probability >= 0.5}
-            for pclass, sex, age, sibsp, parch, embarked, probability in zip(
-                p.pclass, p.sex, p.age, p.sibsp, p.parch, p.embarked,
-                self.probabilities.tolist(), strict=True)
-        ]
+        return Predicted.columns_of([self]).rows()
+
+    @staticmethod
+    def columns_of(entries: Sequence[Predicted]) -> Columns:
+        """The rows of many responses at once, a column at a time (no dict per passenger)."""
+        columns = response_columns(entries, "champion")
+        for name in FIELDS:
+            columns[name] = [value for entry in entries
+                             for value in getattr(entry.passengers, name)]
+        probabilities = (np.concatenate([entry.probabilities for entry in entries])
+                         if entries else np.empty(0))
+        columns["probability"] = probabilities.tolist()
+        columns["survived"] = (probabilities >= 0.5).tolist()
+        return Columns(columns)

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 
+from mlworkbench.data.columns import Columns
+from mlworkbench.serving.prediction_log import response_columns
+
 
 @dataclass(frozen=True)
 class Served:
@@ -30,16 +33,16 @@ class Served:
 
     def rows(self) -> list[dict]:
         """One dict per user: items and scores as JSON text (padding left out)."""
-        return Served.rows_of([self])
+        return Served.columns_of([self]).rows()
 
     @staticmethod
-    def rows_of(entries: Sequence[Served]) -> list[dict]:
+    def columns_of(entries: Sequence[Served]) -> Columns:
         """The rows of many responses at once: their matrices stacked and serialised by one
         orjson call each, then cut into rows, with no numpy or JSON work per response or
         user (the writer thread makes these for every served user, sharing the interpreter
         with the requests)."""
         if len({entry.item_ids.shape[1] for entry in entries}) > 1:  # k differs: one by one
-            return [row for entry in entries for row in Served.rows_of([entry])]
+            return Columns.joined([Served.columns_of([entry]) for entry in entries])
         item_ids = np.concatenate([entry.item_ids for entry in entries])
         scores = np.round(np.concatenate([entry.scores for entry in entries])
                           .astype(np.float64), 6)
@@ -47,16 +50,11 @@ class Served:
             items, texts = _padded(item_ids, scores)
         else:
             items, texts = _json_rows(item_ids), _json_rows(scores)
-        rows, at = [], 0
-        for entry in entries:
-            head = {"request_id": entry.request_id, "served_at": entry.served_at,
-                    "model_name": entry.model_name, "model_version": entry.model_version,
-                    "role": "champion", "source": entry.source}
-            for user, fallback in zip(entry.user_ids, entry.fallback, strict=True):
-                rows.append({**head, "user_id": user, "fallback": fallback, "items": items[at],
-                             "scores": texts[at]})
-                at += 1
-        return rows
+        columns = response_columns(entries, "champion")
+        columns["user_id"] = [user for entry in entries for user in entry.user_ids]
+        columns["fallback"] = [reason for entry in entries for reason in entry.fallback]
+        columns["items"], columns["scores"] = items, texts
+        return Columns(columns)
 
 
 def _padded(item_ids: np.ndarray, scores: np.ndarray) -> tuple[list[str], list[str]]:
