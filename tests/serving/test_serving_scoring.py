@@ -35,3 +35,13 @@ def test_single_user_fast_path_equals_the_batch_path(recommender) -> None:
     for index in (0, 17, 39):
         one = recommender.recommend(users[index : index + 1], k=10)
         np.testing.assert_array_equal(one.item_ids[0], batch.item_ids[index])
+
+
+@pytest.mark.parametrize(("n", "m", "k"), [(3, 9066, 10), (8, 64 * 40 + 17, 25)])
+def test_ties_come_lower_column_first_as_a_stable_full_sort_gives_them(n, m, k) -> None:
+    rng = np.random.default_rng(m + k)
+    scores = rng.integers(0, 40, size=(n, m)).astype(np.float32)  # hundreds of ties per value
+    columns, values = top_k(scores, k)
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    np.testing.assert_array_equal(columns, order)
+    np.testing.assert_array_equal(values, np.take_along_axis(scores, order, axis=1))

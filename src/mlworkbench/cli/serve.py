@@ -33,6 +33,7 @@ def serve(
     from mlworkbench import families
     from mlworkbench.config import get_settings
     from mlworkbench.serving.app import build_app
+    from mlworkbench.serving.coalescing import CoalescingProtocol
     from mlworkbench.serving.reference import resolve
     from mlworkbench.tracking import client as tracking
 
@@ -43,7 +44,7 @@ def serve(
     port = port or family.port(settings)
     workers = workers or settings.serve_workers
     options = {"host": host, "port": port, "access_log": access_log, "log_level": "info",
-               "timeout_graceful_shutdown": 10}
+               "timeout_graceful_shutdown": 10, "http": CoalescingProtocol}
     if workers == 1:
         app = build_app(model, family.served, settings)  # a bad reference fails here
         console.print(f"serving {model} on http://{host}:{port} (docs: /docs)")

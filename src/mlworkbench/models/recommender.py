@@ -36,7 +36,7 @@ class Recommendations:
     fallback: np.ndarray  # (n,) bool: unknown user, answered with popular items
 
 
-_BLOCK = 64  # columns per block of the pruned selection
+_BLOCK = 64  # columns per group of the pruned selection
 _USER_BLOCK = 64  # users scored at once: the score block stays in cache (measured best 32-128)
 
 
@@ -53,11 +53,14 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Column indices and values of the k largest entries of each row, best first (ties: the
     lower column first, as a stable full sort gives them).
 
-    For small k it bounds each row from below first: the k-th largest of the row's block
-    maxima (blocks of up to 64 columns, the last one shorter) is at most the row's k-th
-    largest entry, so only the entries at or above it can be among the k best — a few
-    times k of the row's thousands. Those are sorted; nothing else is. About 2.5x faster than
-    partitioning whole rows, 4x for one row; the same answer.
+    For small k it bounds each row from below first: the k-th largest of the maxima of the
+    row's column groups (each group is ``block`` columns a stride apart, the columns left
+    over one more group) is at most the row's k-th largest entry, so only the entries at or
+    above it can be among the k best — a few times k of the row's thousands. Those are
+    sorted; nothing else is. About 3x faster than partitioning whole rows, 4x for one row;
+    the same answer. (Groups of strided columns, not of neighbours: their maxima are an
+    element-wise maximum of whole rows, which numpy vectorises; a maximum over each run of
+    64 neighbours took twice as long.)
     """
     n, m = scores.shape
     k = min(k, m)
@@ -67,7 +70,7 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     if n == 0 or m // block < 4 * k:
         return _top_k_exact(scores, k)
     full = m // block * block
-    maxima = scores[:, :full].reshape(n, full // block, block).max(axis=2)
+    maxima = scores[:, :full].reshape(n, block, full // block).max(axis=1)
     if full < m:
         maxima = np.concatenate([maxima, scores[:, full:].max(axis=1, keepdims=True)], axis=1)
     bound = np.partition(maxima, maxima.shape[1] - k, axis=1)[:, maxima.shape[1] - k]
