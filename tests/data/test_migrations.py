@@ -85,3 +85,37 @@ def test_a_new_store_gets_every_table_from_the_migrations(tmp_path, opened_by) -
     engine.dispose()
     assert {"prediction_log", "classifier_predictions", "precomputed_recommendations",
             "passengers", "interactions", "store_version"} <= tables
+
+
+def test_the_prediction_logs_user_index_is_dropped_and_its_rows_kept(tmp_path) -> None:
+    """A version-5 store, whose prediction log was created with an index on user_id, loses
+    that index on opening; a new store never gets it; the request and time indexes stay."""
+    url = f"sqlite:///{tmp_path / 'v5.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        operations = migrations.Operations(migrations.MigrationContext.configure(connection))
+        migrations._version_table.create(connection)
+        for number, description, apply in migrations.MIGRATIONS[:5]:
+            apply(operations)
+            connection.execute(migrations._version_table.insert().values(
+                version=number, description=description, applied_at=dt.datetime(2026, 11, 1)))
+        operations.create_index(migrations.USER_INDEX, "prediction_log", ["user_id"])
+    engine.dispose()
+    served = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    predictions.append_predictions(predictions.store_engine(url), [
+        {"request_id": "r1", "served_at": served, "model_name": "m", "model_version": 1,
+         "source": "live", "user_id": 7, "items": "[1]", "scores": "[0.5]"}])
+    predictions.dispose_engines()
+    for path in (url, f"sqlite:///{tmp_path / 'new.db'}"):
+        predictions.store_engine(path)
+        predictions.dispose_engines()
+        engine = sa.create_engine(path)
+        with engine.connect() as connection:
+            assert migrations.current_version(connection) == migrations.LATEST
+            indexes = {i["name"] for i in sa.inspect(connection).get_indexes("prediction_log")}
+        engine.dispose()
+        assert migrations.USER_INDEX not in indexes
+        assert {"ix_prediction_log_request_id", "ix_prediction_log_served_at"} <= indexes
+    log = predictions.read_predictions(predictions.store_engine(url))
+    predictions.dispose_engines()
+    assert log[["request_id", "user_id"]].values.tolist() == [["r1", 7]]

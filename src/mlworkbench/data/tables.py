@@ -107,7 +107,7 @@ def _served_columns() -> list[sa.Column]:
 prediction_log = sa.Table(  # the recommender's: one row per (response, user)
     "prediction_log", metadata,
     *_served_columns(),
-    sa.Column("user_id", sa.BigInteger, nullable=True, index=True),
+    sa.Column("user_id", sa.BigInteger, nullable=True),  # no index: see migration 6
     sa.Column("fallback", sa.String(32), nullable=True),
     sa.Column("items", sa.Text, nullable=False),  # JSON array of item ids, best first
     sa.Column("scores", sa.Text, nullable=False),  # JSON array of scores, same order
