@@ -2,11 +2,13 @@
 venv (`make airflow`), every task run in this project's environment.
 
 The continuous-training DAG's tasks come in the pipeline's order (begin, its steps, record).
-With a champion and no new data the turn ends after check (nothing retrained, recorded); a
-forced turn runs the retrain path (snapshot, retrain, gate) and records it in MLflow; the lock
-is free after each, and the forced turn started the cooldown (a turn refused by it passes
-through every task untouched: tests/pipelines/test_turn.py). The data-fill DAG writes one
-production batch into the data store.
+With a champion and no new data the turn ends after check (nothing retrained, recorded), and
+Airflow shows every step after check skipped; a forced turn runs the retrain path (snapshot,
+retrain, gate: those succeed, shadow and verify are skipped) and records it in MLflow; the
+lock is free after each, and the forced turn started the cooldown (a turn refused by it
+passes through every task untouched: tests/pipelines/test_turn.py). The data-fill DAG writes
+one production batch into the data store. Airflow's database migrates while the champion
+trains, and the DAGs are parsed meanwhile (three processes, no shared file).
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from fixtures.workspaces import module_workspace
 from mlworkbench.config import Settings, get_settings
 
 pytestmark = pytest.mark.integration
@@ -34,32 +39,61 @@ import json, sys
 from airflow.dag_processing.dagbag import DagBag
 bag = DagBag(sys.argv[1])
 assert not bag.import_errors, bag.import_errors
-print(json.dumps({dag_id: {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks}
+print(json.dumps({dag_id: {t.task_id: {"downstream": sorted(t.downstream_task_ids),
+                                        "trigger_rule": t.trigger_rule,
+                                        "skip_on": list(getattr(t, "skip_on_exit_code", []))}
+                             for t in dag.tasks}
                   for dag_id, dag in bag.dags.items()}))
 """
 
 
+@dataclass(frozen=True)
+class AirflowHome:
+    env: dict[str, str]  # Airflow's (its database migrated) and the workspace's settings
+    shapes: dict[str, Any]  # each DAG's tasks as Airflow parsed them
+
+
 @pytest.fixture(scope="module")
-def airflow_env(tmp_path_factory) -> dict[str, str]:
+def airflow(tmp_path_factory) -> AirflowHome:
+    """Airflow's home around a workspace whose classifier champion is version 1."""
     assert AIRFLOW.exists(), "Airflow is not installed: run `make airflow` (.venv-airflow)"
+    from mlworkbench.training.classifier import CLASSIFIER
+    from mlworkbench.training.train import train
+
     home = tmp_path_factory.mktemp("airflow")
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("MLWB_", "MLFLOW_", "AIRFLOW"))}
-    env |= {"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-            "MLWB_AIRFLOW_PROJECT_PYTHON": sys.executable,
-            "MLWB_HOME": str(home / "mlwb"), "OPENBLAS_NUM_THREADS": "1"}
-    _airflow(env, "db", "migrate")
-    return env
+    with module_workspace(tmp_path_factory, "airflow-loop") as settings:
+        env = {key: value for key, value in os.environ.items()
+               if not key.startswith(("MLWB_", "MLFLOW_", "AIRFLOW"))}
+        env |= {"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+                "MLWB_AIRFLOW_PROJECT_PYTHON": sys.executable,
+                "MLWB_HOME": str(settings.home), "OPENBLAS_NUM_THREADS": "1"}
+        migrate = _start(env, str(AIRFLOW), "db", "migrate")
+        parse = _start({**env, "AIRFLOW_HOME": str(tmp_path_factory.mktemp("airflow-parse"))},
+                       str(AIRFLOW.parent / "python"), "-c", _DAG_SHAPE, str(DAGS))
+        assert train(CLASSIFIER, settings=settings).champion_version == 1
+        _wait(migrate, "airflow db migrate")
+        shapes = json.loads(_wait(parse, "the DAGs' shape").strip().splitlines()[-1])
+    return AirflowHome(env, shapes)
+
+
+def _start(env: dict[str, str], *command: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _wait(process: subprocess.Popen[str], what: str) -> str:
+    try:
+        out, err = process.communicate(timeout=600)
+    finally:
+        process.kill()
+    assert process.returncode == 0, f"{what}:\n{out[-3000:]}\n{err[-3000:]}"
+    return out
 
 
 def _airflow(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([str(AIRFLOW), *args], env=env, capture_output=True, text=True,
-                          timeout=600, check=False)
-    assert done.returncode == 0, f"airflow {' '.join(args)}:\n{done.stdout[-3000:]}\n" \
-                                 f"{done.stderr[-3000:]}"
-    return done.stdout
+    return _wait(_start(env, str(AIRFLOW), *args), f"airflow {' '.join(args)}")
 
 
 def _states(env: dict[str, str], dag_id: str) -> dict[str, str]:
@@ -75,11 +109,10 @@ def _states(env: dict[str, str], dag_id: str) -> dict[str, str]:
 
 
 def _turn(env: dict[str, str], **conf: object) -> dict[str, str]:
+    """One DAG run of the loop on the classifier; each task's state."""
     _airflow(env, "dags", "test", "mlwb_continuous_training", "-c",
              json.dumps({"family": "classifier", **conf}))
-    states = _states(env, "mlwb_continuous_training")
-    assert states == dict.fromkeys(STEPS, "success"), states
-    return states
+    return _states(env, "mlwb_continuous_training")
 
 
 def _settings(env: dict[str, str], monkeypatch) -> Settings:
@@ -88,21 +121,24 @@ def _settings(env: dict[str, str], monkeypatch) -> Settings:
     return get_settings()
 
 
-def test_the_dags_load_and_their_tasks_come_in_the_pipelines_order(airflow_env) -> None:
-    python = str(AIRFLOW.parent / "python")
-    shape = json.loads(subprocess.run([python, "-c", _DAG_SHAPE, str(DAGS)], env=airflow_env,
-                                      capture_output=True, text=True, check=True,
-                                      timeout=300).stdout.strip().splitlines()[-1])
+def test_the_dags_load_and_their_tasks_come_in_the_pipelines_order(airflow) -> None:
+    from mlworkbench.pipelines.continuous import STEPS as PIPELINE_STEPS
+    from mlworkbench.pipelines.steps import IDLE
+
+    shape = airflow.shapes
     assert set(shape) == {"mlwb_continuous_training", "mlwb_data_fill"}
     loop = shape["mlwb_continuous_training"]
     for before, after in zip(STEPS, STEPS[1:], strict=False):
-        assert loop[before] == [after], (before, loop[before])  # one line, in this order
-    assert loop["record"] == []
+        assert loop[before]["downstream"] == [after], (before, loop[before])  # one line
+    assert loop["record"]["downstream"] == []
     assert set(loop) == set(STEPS)
-    from mlworkbench.pipelines.continuous import STEPS as PIPELINE_STEPS
-
     assert STEPS[1:-1] == list(PIPELINE_STEPS)  # every step of a turn, none of its own
-    assert shape["mlwb_data_fill"] == {"production_batch": []}
+    assert loop["begin"]["skip_on"] == []
+    for name in STEPS[1:]:  # an idle step exits IDLE: skipped; the next one runs after it
+        assert loop[name]["skip_on"] == [IDLE], (name, loop[name])
+        assert loop[name]["trigger_rule"] == "none_failed", (name, loop[name])
+    assert shape["mlwb_data_fill"] == {"production_batch": {
+        "downstream": [], "trigger_rule": "all_success", "skip_on": []}}
 
 
 def _lock(settings: Settings):
@@ -114,23 +150,24 @@ def _lock(settings: Settings):
 
 
 def test_the_loop_turns_under_its_lock_and_records_then_the_data_fill_writes_a_batch(
-        airflow_env, monkeypatch) -> None:
+        airflow, monkeypatch) -> None:
     from mlworkbench.data.store import Store
     from mlworkbench.pipelines.records import list_runs
-    from mlworkbench.training.classifier import CLASSIFIER
-    from mlworkbench.training.train import train
 
-    settings = _settings(airflow_env, monkeypatch)
-    assert train(CLASSIFIER, settings=settings).champion_version == 1
+    settings = _settings(airflow.env, monkeypatch)  # its champion: version 1
 
-    _turn(airflow_env)  # nothing new: the turn ends after check, and is recorded
+    # nothing new: the turn ends after check, every step after it is skipped, it is recorded
+    assert _turn(airflow.env) == {"begin": "success", "check": "success",
+                                  **dict.fromkeys(STEPS[2:-1], "skipped"), "record": "success"}
     [nothing] = list_runs(settings, NAME)
     assert (nothing["trigger"], nothing["outcome"]) == ("airflow", "skipped")
     assert list(nothing["steps"]) == ["check"] and nothing["reason"].startswith("nothing to do")
     assert _lock(settings).holder is None and _lock(settings).last_run_at is None
 
     stump = {"model": "gbm", "max_iter": 1, "max_depth": 1}  # one split: the gate refuses it
-    _turn(airflow_env, force=True, overrides=stump)  # the retrain path
+    assert _turn(airflow.env, force=True, overrides=stump) == {  # the retrain path
+        **dict.fromkeys(["begin", "check", "snapshot", "retrain", "gate", "record"], "success"),
+        "shadow": "skipped", "verify": "skipped"}  # no challenger in shadow; nothing promoted
     forced = list_runs(settings, NAME)[0]
     assert forced["outcome"] == "kept" and "does not beat champion" in forced["reason"]
     assert {step: done["outcome"] for step, done in forced["steps"].items()} == {
@@ -140,8 +177,8 @@ def test_the_loop_turns_under_its_lock_and_records_then_the_data_fill_writes_a_b
     assert lock.holder is None and lock.last_outcome == "kept" and lock.last_run_at is not None
     assert len(list_runs(settings, NAME)) == 2
 
-    _airflow(airflow_env, "dags", "test", "mlwb_data_fill", "-c", json.dumps({"batch_size": 50}))
-    assert _states(airflow_env, "mlwb_data_fill") == {"production_batch": "success"}
+    _airflow(airflow.env, "dags", "test", "mlwb_data_fill", "-c", json.dumps({"batch_size": 50}))
+    assert _states(airflow.env, "mlwb_data_fill") == {"production_batch": "success"}
     with Store(settings.resolved_database_url) as store:
         production = [b for b in store.batches("interactions") if b.stage == "production"]
     assert len(production) == 1 and production[0].received == 50
