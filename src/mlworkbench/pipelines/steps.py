@@ -1,7 +1,7 @@
 """The steps of a pipeline turn, in order, its outcomes, and whether a step of a turn has work
 to do — importable without the loop's heavy parts (MLflow, the model families), so a caller
-that runs each step in a process of its own (an Airflow task) passes an idle step on in a
-fraction of a second."""
+that runs each step in a process of its own (an Airflow task) skips an idle step in a fraction
+of a second, and finds the state the last step that ran left."""
 
 from __future__ import annotations
 
