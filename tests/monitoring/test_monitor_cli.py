@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from fixtures.stores import STORE_KINDS, new_store_url
+from fixtures.workspaces import module_workspace
 from mlworkbench.cli.main import run as cli
 from mlworkbench.data import predictions
 from mlworkbench.data.ingest import open_store
@@ -25,21 +27,24 @@ from mlworkbench.training.train import train
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def champion(store_workspace, movielens):
+@pytest.fixture(scope="module", params=STORE_KINDS)
+def champion(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+             movielens):
     """A champion trained on the simulator's training window; then a strongly drifted
-    production batch arrives (on SQLite and on PostgreSQL)."""
-    workspace = store_workspace
-    simulator = Simulator(movielens)
-    with open_store(workspace) as store:
-        store.ingest("items", movielens.items, source="movielens")
-        store.ingest("interactions", simulator.window("training"), source="training")
-    result = train(RECOMMENDER, settings=workspace)
-    drifted = simulator.production_batch(0, 1000, Drift(popularity_shift=0.5, new_users=0.3))
-    _serve_before(workspace, drifted, result.version)
-    with open_store(workspace) as store:
-        batch = store.ingest("interactions", drifted, source="drifted", stage="production")
-    return workspace, result, batch
+    production batch arrives (on SQLite and on PostgreSQL). One per store for the module:
+    its tests add monitoring records of their own and look only at those."""
+    url = new_store_url(request, tmp_path_factory.mktemp("monitor-store"))
+    with module_workspace(tmp_path_factory, "monitor-cli", url) as workspace:
+        simulator = Simulator(movielens)
+        with open_store(workspace) as store:
+            store.ingest("items", movielens.items, source="movielens")
+            store.ingest("interactions", simulator.window("training"), source="training")
+        result = train(RECOMMENDER, settings=workspace)
+        drifted = simulator.production_batch(0, 1000, Drift(popularity_shift=0.5, new_users=0.3))
+        _serve_before(workspace, drifted, result.version)
+        with open_store(workspace) as store:
+            batch = store.ingest("interactions", drifted, source="drifted", stage="production")
+        yield workspace, result, batch
 
 
 def _serve_before(settings, later: pd.DataFrame, version: int) -> None:
@@ -69,12 +74,13 @@ def _serve_before(settings, later: pd.DataFrame, version: int) -> None:
 
 def test_monitor_run_records_a_drift_verdict(champion, capsys, tmp_path) -> None:
     settings, trained, batch = champion
+    before = {earlier.run_id for earlier in records.list_runs(settings)}
     assert cli(["monitor", "run", "--batch", str(batch.id)]) == 0
     printed = capsys.readouterr().out
     assert "verdict drift" in printed or "verdict quality drop" in printed
     assert "Value Drift for column item_popularity" in printed
 
-    (record,) = records.list_runs(settings)
+    (record,) = [new for new in records.list_runs(settings) if new.run_id not in before]
     assert (record.model_name, record.model_version) == ("movielens-recommender", "1")
     assert "item_popularity" in record.failed_tests
     run = mlflow.get_run(record.run_id)
@@ -105,12 +111,15 @@ def test_monitor_run_records_a_drift_verdict(champion, capsys, tmp_path) -> None
 
 
 def test_bad_windows_and_models_are_one_line(champion, capsys) -> None:
+    settings, _, _ = champion
+    before = records.list_runs(settings)
     assert cli(["monitor", "run", "--model", "no-such-model"]) == 1
     assert capsys.readouterr().err.startswith("Error: ")
     assert cli(["monitor", "run", "--batch", "9999"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("Error: the current window (batches 9999) holds no production")
     assert len(err.strip().splitlines()) == 1
+    assert records.list_runs(settings) == before  # a refused run records nothing
 
 
 def test_classifier_champion_on_shifted_labelled_passengers(store_workspace, capsys) -> None:
