@@ -46,29 +46,30 @@ class Renderer:
     def recommendations(self, recs: Recommendations, fallback_label: str = "popular") -> Fragment:
         """The whole ``[{"user", "fallback", "items"}, ...]`` array as one pre-serialised piece.
 
-        Scores are formatted by one orjson call for the batch. For a batch the item pieces
-        are laid out by numpy (object arrays) and joined once per user, with no Python step
-        per item; a few users (or padding: fewer items than k) take a plain loop, cheaper
+        Scores are formatted by one orjson call for the batch. For a batch the pieces are
+        laid out by numpy (an object array) and joined once, with no Python step per item;
+        a few users (or padding: fewer items than k) take a plain loop, cheaper
         below ``_LAID_OUT_USERS``.
         """
         n, width = recs.item_ids.shape
         if n < _LAID_OUT_USERS or n * width == 0 or (recs.item_ids < 0).any():
             return self._recommendations_loop(recs, fallback_label)
         flat = np.round(recs.scores.astype(np.float64), 6).ravel().tolist()
-        pieces = np.empty((n, width, 3), dtype=object)
-        at = np.searchsorted(self._sorted_ids, recs.item_ids)
-        pieces[:, :, 0] = self._prefixes[self._order[at]]
-        pieces[:, :, 1] = np.array(orjson.dumps(flat)[1:-1].split(b","),
-                                   dtype=object).reshape(n, width)
-        pieces[:, :, 2] = b"},"
-        pieces[:, -1, 2] = b"}"
         label = b'"' + fallback_label.encode() + b'"'
-        out = [b'{"user":%d,"fallback":%s,"items":[%s]}'
-               % (user, label if fallback else b"null", b"".join(row))
-               for user, fallback, row in zip(recs.user_ids.tolist(), recs.fallback.tolist(),
-                                              pieces.reshape(n, width * 3).tolist(),
-                                              strict=True)]
-        return Fragment(b"[" + b",".join(out) + b"]")
+        # a user's row: its head, then (item prefix, score, "},") per item, the last "}]},"
+        pieces = np.empty((n, 1 + 3 * width), dtype=object)
+        pieces[:, 0] = [b'{"user":%d,"fallback":%s,"items":[' % (user, label if fallback
+                                                                 else b"null")
+                        for user, fallback in zip(recs.user_ids.tolist(),
+                                                  recs.fallback.tolist(), strict=True)]
+        at = np.searchsorted(self._sorted_ids, recs.item_ids)
+        pieces[:, 1::3] = self._prefixes[self._order[at]]
+        pieces[:, 2::3] = np.array(orjson.dumps(flat)[1:-1].split(b","),
+                                   dtype=object).reshape(n, width)
+        pieces[:, 3::3] = b"},"
+        pieces[:, -1] = b"}]},"
+        pieces[-1, -1] = b"}]}"
+        return Fragment(b"[" + b"".join(pieces.ravel().tolist()) + b"]")
 
     def _recommendations_loop(self, recs: Recommendations,
                                 fallback_label: str) -> Fragment:
