@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import statistics
 import subprocess
 import time
@@ -194,6 +195,21 @@ def running(service: Service, env: dict[str, str], log: Path) -> Iterator[tuple[
         finally:
             os.killpg(process.pid, 15)
             process.wait(timeout=30)
+            wait_closed(service.port)
+
+
+def wait_closed(port: int, timeout: float = 30) -> None:
+    """Until nothing listens on ``port``. The launcher a service was started with can exit
+    before the server it started has closed its socket (`mlflow models serve` runs uvicorn as
+    its child): the next start on the same port then found the old server still answering,
+    took it for ready, and wrk met a closed port ("unable to connect ... refused")."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                return
+        time.sleep(0.05)
+    raise SystemExit(f"port {port} still answers {timeout:g} s after its server was stopped")
 
 
 def _ms(text: str) -> float:
