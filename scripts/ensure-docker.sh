@@ -68,12 +68,19 @@ fi
 
 if ! engine_answers; then
     need_root "no Docker engine answers on $(docker context inspect -f '{{.Endpoints.docker.Host}}' 2>/dev/null || echo /var/run/docker.sock)"
-    echo "starting dockerd (log: $DOCKERD_LOG) ..."
-    # setsid + nohup: the engine outlives this script and the make that called it.
-    setsid nohup dockerd ${DRIVER:+--storage-driver="$DRIVER"} >>"$DOCKERD_LOG" 2>&1 < /dev/null &
-    for _ in $(seq 1 60); do
-        engine_answers && break
-        sleep 1
+    # A dockerd that gives up on its containerd (it waits for it a short while, which a
+    # machine busy installing packages can exceed: "timeout waiting for containerd to start")
+    # exits; it is started once more.
+    for attempt in 1 2; do
+        echo "starting dockerd (log: $DOCKERD_LOG) ..."
+        # setsid + nohup: the engine outlives this script and the make that called it.
+        setsid nohup dockerd ${DRIVER:+--storage-driver="$DRIVER"} >>"$DOCKERD_LOG" 2>&1 < /dev/null &
+        dockerd_pid=$!
+        for _ in $(seq 1 60); do
+            engine_answers && break 2
+            kill -0 "$dockerd_pid" 2>/dev/null || { echo "dockerd exited (attempt $attempt)"; break; }
+            sleep 1
+        done
     done
     engine_answers || { echo "Error: dockerd did not answer within 60 s; see $DOCKERD_LOG" >&2; exit 1; }
 fi
