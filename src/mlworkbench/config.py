@@ -179,6 +179,10 @@ class Settings(BaseSettings):
     def _absolute_home(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
+    def registered_model_name(self, family: str) -> str:
+        """The registered model ``family``'s runs become versions of: MLWB_<FAMILY>_MODEL_NAME."""
+        return getattr(self, f"{family}_model_name")
+
     @property
     def resolved_tracking_uri(self) -> str:
         """MLWB_TRACKING_URI, else MLflow's own MLFLOW_TRACKING_URI, else the embedded SQLite."""

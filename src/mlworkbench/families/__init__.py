@@ -1,64 +1,30 @@
 """The model families the workbench knows, registered here and nowhere else.
 
 A :class:`Family` is one object every layer asks: training, tuning and the gate use its
-:attr:`trainer` (``training/``), the service its :attr:`served` part (``serving/``), the
-stack its port. ``train``, ``tune``, ``promote``, ``serve``, ``models`` and ``mlwb up``
-look a family up here (by name, by registered model, or by what a model reference holds)
-instead of branching on a kind.
+:attr:`~Family.trainer` (``training/``), the service its :attr:`~Family.served` part
+(``serving/``), the stack its port. ``train``, ``tune``, ``promote``, ``serve``, ``models``
+and ``mlwb up`` look a family up here (by name, by registered model, or by what a model
+reference holds) instead of branching on a kind. Importing this registry is cheap: a family's
+parts (and MLflow, scikit-learn, Evidently behind them) load when first asked for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
-import mlflow
+from typing import TYPE_CHECKING
 
 from mlworkbench.config import Settings
 from mlworkbench.errors import InvalidParameterError, ModelNotFoundError
-from mlworkbench.monitoring.run import Outcome
-from mlworkbench.monitoring.run_classifier import monitor_classifier
-from mlworkbench.monitoring.run_recommender import monitor_recommender
-from mlworkbench.monitoring.service import Monitor
-from mlworkbench.monitoring.shadow_evidence import ShadowEvidence, read_shadow_evidence
-from mlworkbench.monitoring.windows import CurrentWindow
-from mlworkbench.serving.classifier import SERVED as SERVED_CLASSIFIER
-from mlworkbench.serving.family import ServedFamily
-from mlworkbench.serving.recommender import SERVED as SERVED_RECOMMENDER
-from mlworkbench.tracking.client import translated
-from mlworkbench.training.classifier import CLASSIFIER
-from mlworkbench.training.family import Trainer
-from mlworkbench.training.recommender import RECOMMENDER
+from mlworkbench.families.classifier import CLASSIFIER
+from mlworkbench.families.family import Family
+from mlworkbench.families.recommender import RECOMMENDER
 
+if TYPE_CHECKING:
+    from mlworkbench.monitoring.run import Outcome
+    from mlworkbench.monitoring.windows import CurrentWindow
 
-@dataclass(frozen=True)
-class Family:
-    name: str
-    trainer: Trainer
-    served: ServedFamily
-    flavor: str  # the MLflow flavour its models are logged with
-    port: Callable[[Settings], int]  # where `mlwb up` serves its champion
-    port_setting: str
-    monitor: Monitor  # one recorded monitoring run of its champion (the report it gets)
-    data_kind: str  # the store's kind of rows it trains on (ingest_batches.kind)
-    # how a challenger's shadow answers did online (settings, model name, version), when
-    # anything online says whether an answer was right; None: nothing does
-    shadow_evidence: Callable[[Settings, str, int], ShadowEvidence] | None = None
+__all__ = ["FAMILIES", "Family", "for_model", "get", "monitor", "of_reference"]
 
-    def model_name(self, settings: Settings) -> str:
-        return self.trainer.model_name(settings)
-
-
-FAMILIES: dict[str, Family] = {
-    family.name: family for family in (
-        Family("recommender", RECOMMENDER, SERVED_RECOMMENDER, "python_function",
-               lambda s: s.serve_port, "MLWB_SERVE_PORT", monitor_recommender,
-               "interactions", read_shadow_evidence),
-        Family("classifier", CLASSIFIER, SERVED_CLASSIFIER, "sklearn",
-               lambda s: s.classifier_port, "MLWB_CLASSIFIER_PORT", monitor_classifier,
-               "passengers"),
-    )
-}
+FAMILIES: dict[str, Family] = {family.name: family for family in (RECOMMENDER, CLASSIFIER)}
 
 
 def get(name: str) -> Family:
@@ -85,6 +51,10 @@ def of_reference(settings: Settings, uri: str) -> Family:
         for family in FAMILIES.values():
             if family.model_name(settings) == name:
                 return family
+    import mlflow  # a run or a path: only the model's own metadata says
+
+    from mlworkbench.tracking.client import translated
+
     with translated(f"read the model {uri!r}"):
         flavors = mlflow.models.get_model_info(uri).flavors
     # the most specific flavour wins: every model also has the generic python_function one

@@ -115,7 +115,7 @@ class Named:
     name: str
 
     def model_name(self, settings: Settings) -> str:
-        return getattr(settings, f"{self.name}_model_name")
+        return settings.registered_model_name(self.name)
 
 
 @dataclass(frozen=True)
