@@ -39,6 +39,10 @@ def _imports(module_path: Path) -> list[str]:
             found.append(node.module)
         elif isinstance(node, ast.Import):
             found += [alias.name for alias in node.names if alias.name.startswith("mlworkbench")]
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+              and node.func.id == "part" and node.args
+              and isinstance(node.args[0], ast.Constant)):  # families' lazily loaded parts
+            found.append(node.args[0].value)
     return found
 
 
