@@ -3,7 +3,9 @@ the directory again; what another process wrote counts from the next recount."""
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from mlworkbench.serving import journal as journals
 from mlworkbench.serving.journal import Journal
@@ -31,3 +33,18 @@ def test_what_another_process_wrote_counts_from_the_next_recount(tmp_path) -> No
     time.sleep(journals.RECOUNT_S + 0.05)
     assert ours.append([ROW] * 10, 10) == 0  # recounted: three segments, over the bound
     assert ours.rows() == 30
+
+
+def test_appends_from_many_threads_at_once_stop_at_the_bound(tmp_path) -> None:
+    """The writer thread and requests that spill append at the same moment: together they
+    write exactly what the bound holds, not each what it held when they looked."""
+    journal = Journal(tmp_path, max_bytes=20 * SEGMENT)
+    start = threading.Barrier(8)
+
+    def spill(_: int) -> int:
+        start.wait()
+        return sum(journal.append([ROW] * 10, 10) for _ in range(10))
+
+    with ThreadPoolExecutor(8) as pool:
+        kept = sum(pool.map(spill, range(8)))
+    assert kept == journal.rows() == 200

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -36,6 +37,7 @@ class Journal:
         self.datetime_columns = tuple(datetime_columns)
         self._sequence = itertools.count()
         self._used = 0  # bytes, as last counted plus what this process wrote since
+        self._lock = threading.Lock()
         self._counted_at = -float("inf")
 
     def recover(self) -> None:
@@ -54,18 +56,20 @@ class Journal:
 
     def append(self, rows: Sequence[dict], chunk: int) -> int:
         """Write ``rows`` as segments of at most ``chunk``; returns how many were written
-        (fewer when the bound or the disk is reached)."""
-        written = 0
-        used = self._used_now()
-        for start in range(0, len(rows), chunk):
-            part = rows[start : start + chunk]
-            data = b"\n".join(orjson.dumps(row) for row in part) + b"\n"
-            if used + len(data) > self.max_bytes or not self._write(data):
-                break
-            used += len(data)
-            written += len(part)
-        self._used = used
-        return written
+        (fewer when the bound or the disk is reached). One append at a time in a process (the
+        writer thread and a request that spills share the count)."""
+        with self._lock:
+            written = 0
+            used = self._used_now()
+            for start in range(0, len(rows), chunk):
+                part = rows[start : start + chunk]
+                data = b"\n".join(orjson.dumps(row) for row in part) + b"\n"
+                if used + len(data) > self.max_bytes or not self._write(data):
+                    break
+                used += len(data)
+                written += len(part)
+            self._used = used
+            return written
 
     def _used_now(self) -> int:
         """The journal's size in bytes, counted on disk at most once per
@@ -112,7 +116,8 @@ class Journal:
         """Delete a claimed segment once its rows are written."""
         size = claimed.stat().st_size
         claimed.unlink()
-        self._used = max(0, self._used - size)
+        with self._lock:
+            self._used = max(0, self._used - size)
 
     def read(self, claimed: Path) -> list[dict]:
         rows = [orjson.loads(line) for line in claimed.read_bytes().splitlines() if line]
