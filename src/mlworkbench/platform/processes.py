@@ -36,7 +36,11 @@ def descendants(pid: int) -> list[int]:
     while queue:
         current = queue.pop()
         found.append(current)
-        for task in (_PROC / str(current) / "task").glob("*"):
+        try:  # a process that exits while it is walked has no children left
+            tasks = list((_PROC / str(current) / "task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
             try:
                 queue += [int(child) for child in (task / "children").read_text().split()]
             except (OSError, ValueError):
