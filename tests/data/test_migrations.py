@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from mlworkbench.data import migrations, predictions
+from mlworkbench.data import migrations, predictions, windows
 from mlworkbench.data.store import Store
 
 
@@ -119,3 +119,86 @@ def test_the_prediction_logs_user_index_is_dropped_and_its_rows_kept(tmp_path) -
     log = predictions.read_predictions(predictions.store_engine(url))
     predictions.dispose_engines()
     assert log[["request_id", "user_id"]].values.tolist() == [["r1", 7]]
+
+
+def _version_six_classifier_log(url: str) -> None:
+    """A store at version 6, its classifier log one row per passenger as version 6 made it."""
+    engine = sa.create_engine(url)
+    old = sa.MetaData()
+    sa.Table("classifier_predictions", old,
+             sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                       primary_key=True),
+             sa.Column("request_id", sa.String(64), nullable=False, index=True),
+             sa.Column("served_at", sa.DateTime(timezone=True), nullable=False, index=True),
+             sa.Column("model_name", sa.String(255), nullable=False),
+             sa.Column("model_version", sa.Integer, nullable=True),
+             sa.Column("role", sa.String(16), nullable=False, server_default="champion"),
+             sa.Column("source", sa.String(16), nullable=False),
+             sa.Column("pclass", sa.Integer, nullable=False),
+             sa.Column("sex", sa.String(8), nullable=False),
+             sa.Column("age", sa.Float(precision=53), nullable=True),
+             sa.Column("sibsp", sa.Integer, nullable=True),
+             sa.Column("parch", sa.Integer, nullable=True),
+             sa.Column("embarked", sa.String(1), nullable=True),
+             sa.Column("probability", sa.Float(precision=53), nullable=False),
+             sa.Column("survived", sa.Boolean, nullable=False))
+    served = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
+    head = {"served_at": served, "model_name": "titanic-classifier", "model_version": 1,
+            "role": "champion", "source": "post"}
+    rows = [  # a batch of two, its shadow, then a GET (the same request id, a second later)
+        {**head, "request_id": "b", "pclass": 1, "sex": "female", "age": 29.0, "sibsp": 0,
+         "parch": None, "embarked": "S", "probability": 0.9, "survived": True},
+        {**head, "request_id": "b", "pclass": 3, "sex": "male", "age": None, "sibsp": None,
+         "parch": 2, "embarked": None, "probability": 0.1, "survived": False},
+        {**head, "request_id": "b", "model_version": 2, "role": "shadow", "pclass": 1,
+         "sex": "female", "age": 29.0, "sibsp": 0, "parch": None, "embarked": "S",
+         "probability": 0.8, "survived": True},
+        {**head, "request_id": "b", "served_at": served + dt.timedelta(seconds=1),
+         "source": "get", "pclass": 2, "sex": "male", "age": 40.5, "sibsp": 1, "parch": 0,
+         "embarked": None, "probability": 0.3, "survived": False}]
+    with engine.begin() as connection:
+        old.create_all(connection)
+        operations = migrations.Operations(migrations.MigrationContext.configure(connection))
+        migrations._version_table.create(connection)
+        for number, description, apply in migrations.MIGRATIONS[:6]:
+            apply(operations)
+            connection.execute(migrations._version_table.insert().values(
+                version=number, description=description, applied_at=dt.datetime(2026, 11, 1)))
+        connection.execute(old.tables["classifier_predictions"].insert(), rows)
+    engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_version_six_classifier_log_becomes_one_row_per_response(
+        tmp_path, kind, request) -> None:
+    """Each response's passengers, in order, in one row; what monitoring reads is the same
+    passengers, features and probabilities as before; new rows land beside them."""
+    url = (f"sqlite:///{tmp_path / 'v6.db'}" if kind == "sqlite"
+           else request.getfixturevalue("postgres_database_factory")())
+    _version_six_classifier_log(url)
+    engine = predictions.store_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert migrations.current_version(connection) == migrations.LATEST
+            tables = set(sa.inspect(connection).get_table_names())
+        assert "classifier_predictions_v6" not in tables
+        log = predictions.read_predictions(engine, table="classifier_predictions")
+        assert log[["request_id", "role", "source", "passengers"]].values.tolist() == [
+            ["b", "champion", "post", 2], ["b", "shadow", "post", 1], ["b", "champion", "get", 1]]
+        predictions.append_predictions(engine, [{
+            "request_id": "after", "served_at": dt.datetime(2026, 12, 2, tzinfo=dt.UTC),
+            "model_name": "titanic-classifier", "model_version": 1, "role": "champion",
+            "source": "get", "passengers": 1, "probabilities": "[0.7]",
+            "features": '{"pclass":[1],"sex":["male"],"age":[50],"sibsp":[0],"parch":[0],'
+                        '"embarked":["C"]}'}], "classifier_predictions")
+        served = windows.read_served_passengers(engine, "titanic-classifier", role=None)
+    finally:
+        predictions.dispose_engines()
+    assert served[["role", "pclass", "sex", "embarked"]].values.tolist() == [
+        ["champion", 1, "female", "S"], ["champion", 3, "male", None],
+        ["shadow", 1, "female", "S"], ["champion", 2, "male", None], ["champion", 1, "male", "C"]]
+    assert served[["age", "sibsp", "parch"]].fillna(-1).values.tolist() == [
+        [29, 0, -1], [-1, -1, 2], [29, 0, -1], [40.5, 1, 0], [50, 0, 0]]
+    assert served["probability"].tolist() == [0.9, 0.1, 0.8, 0.3, 0.7]
+    assert served["served_at"].diff().tolist()[1:] == [0.0, 0.0, 1.0, pytest.approx(
+        dt.timedelta(hours=14, minutes=29, seconds=59).total_seconds())]

@@ -16,15 +16,19 @@ SERVED = dt.datetime(2026, 12, 2, 6, 30, 15, 123456, tzinfo=dt.UTC)
 
 
 def _passengers() -> list[dict]:
+    """Three of the classifier's response rows: timestamps, nulls, numbers and JSON text."""
     head = {"request_id": "r1", "served_at": SERVED, "model_name": "titanic-classifier",
             "model_version": 3, "role": "champion", "source": "post"}
-    return [{**head, "pclass": 1, "sex": "female", "age": 29, "sibsp": 0, "parch": None,
-             "embarked": "S", "probability": 0.912345678, "survived": True},
-            {**head, "pclass": 3, "sex": "male", "age": None, "sibsp": None, "parch": 2,
-             "embarked": None, "probability": 0.1, "survived": False},
+    return [{**head, "passengers": 1, "probabilities": "[0.912345678]",
+             "features": '{"pclass":[1],"sex":["female"],"age":[29],"sibsp":[0],'
+                         '"parch":[null],"embarked":["S"]}'},
+            {**head, "passengers": 2, "probabilities": "[0.1,0.5]",
+             "features": '{"pclass":[3,2],"sex":["male","male"],"age":[null,40.5],'
+                         '"sibsp":[null,1],"parch":[2,0],"embarked":[null,"C"]}'},
             {**head, "served_at": SERVED + dt.timedelta(seconds=1), "model_version": None,
-             "pclass": 2, "sex": "male", "age": 40.5, "sibsp": 1, "parch": 0,
-             "embarked": "C", "probability": 0.5, "survived": True}]
+             "source": "get", "passengers": 1, "probabilities": "[0.5]",
+             "features": '{"pclass":[2],"sex":["male"],"age":[40.5],"sibsp":[1],'
+                         '"parch":[0],"embarked":[null]}'}]
 
 
 def test_rows_read_back_as_sqlalchemys_own_insert_wrote_them(tmp_path) -> None:
@@ -43,15 +47,17 @@ def test_rows_read_back_as_sqlalchemys_own_insert_wrote_them(tmp_path) -> None:
         predictions.dispose_engines()
     pd.testing.assert_frame_equal(written, expected)
     assert len(written) == len(many) and written["request_id"].iloc[-1] == f"r{len(many) - 1}"
-    assert written["survived"].tolist()[:3] == [True, False, True]
+    assert written["passengers"].tolist()[:3] == [1, 2, 1]
+    assert written["model_version"].isna().tolist()[:3] == [False, False, True]
+    assert written["served_at"].iloc[2] - written["served_at"].iloc[0] == pd.Timedelta("1s")
 
 
 def test_a_row_without_the_first_rows_columns_is_refused_naming_it(tmp_path) -> None:
     engine = predictions.store_engine(f"sqlite:///{tmp_path / 'log.db'}")
     rows = _passengers()
-    del rows[1]["probability"]
+    del rows[1]["probabilities"]
     try:
-        with pytest.raises(DataError, match="lacks 'probability'"):
+        with pytest.raises(DataError, match="lacks 'probabilities'"):
             predictions.append_predictions(engine, rows, "classifier_predictions")
         assert predictions.read_predictions(engine, table="classifier_predictions").empty
     finally:

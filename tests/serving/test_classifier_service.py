@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mlworkbench.data import predictions
+from mlworkbench.data.windows import served_passengers
 from mlworkbench.serving.app import build_app
 from mlworkbench.serving.classifier import SERVED
 
@@ -113,7 +114,7 @@ def test_every_answer_is_logged_with_features_and_probability(client, classifier
         if len(rows) > before or time.monotonic() > deadline:
             break
         time.sleep(0.05)
-    row = rows[rows["request_id"] == "jack-1"].iloc[0]
+    row = served_passengers(rows[rows["request_id"] == "jack-1"]).iloc[0]
     assert (row["pclass"], row["sex"], row["age"], row["role"]) == (3, "male", 20.0, "champion")
     assert row["probability"] == pytest.approx(answer["probability"], abs=1e-6)
 

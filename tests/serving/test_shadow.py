@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 
 from mlworkbench.config import CHALLENGER_ALIAS, CHAMPION_ALIAS, Settings
 from mlworkbench.data import predictions
+from mlworkbench.data.windows import served_passengers
 from mlworkbench.models.pyfunc import load_recommender
 from mlworkbench.models.pyfunc_classifier import load_classifier
 from mlworkbench.serving import classifier, recommender
@@ -178,7 +179,7 @@ def test_shadow_rows_are_what_the_challenger_itself_answers(recommender_pair,
         body = client.post("/predict", json={"passengers": [ROSE, JACK]},
                            headers={"X-Request-ID": "own"}).json()
         assert shadow_of(client).drain()
-    rows = logged(log_url, "classifier_predictions").sort_values("id")
+    rows = served_passengers(logged(log_url, "classifier_predictions").sort_values("id"))
     pipeline, _ = load_classifier(f"models:/{CLASSIFIER_NAME}/2")
     expected = pipeline.predict_proba(pd.DataFrame([ROSE, JACK]))[:, 1]
     shadow = rows[rows["role"] == "shadow"]["probability"].to_numpy()

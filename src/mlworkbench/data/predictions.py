@@ -3,7 +3,7 @@
 Each model family logs to its own table (:data:`tables.SERVED_TABLES`): the
 recommender's ``prediction_log`` has one row per (response, user) with the items and
 scores as JSON arrays; the classifier's ``classifier_predictions`` one row per
-(response, passenger) with the features and the probability. Monitoring joins them
+response with its passengers' features and probabilities as JSON arrays. Monitoring joins them
 with later data. ``precomputed_recommendations`` holds one row per (model version,
 user, rank), written by ``mlwb recommend-all`` and read for ``?source=precomputed``.
 Every table comes from the store's migrations (:mod:`migrations`), applied when the

@@ -113,17 +113,14 @@ prediction_log = sa.Table(  # the recommender's: one row per (response, user)
     sa.Column("scores", sa.Text, nullable=False),  # JSON array of scores, same order
 )
 
-classifier_predictions = sa.Table(  # the classifier's: one row per (response, passenger)
+classifier_predictions = sa.Table(  # the classifier's: one row per response (see migration 7)
     "classifier_predictions", metadata,
     *_served_columns(),
-    sa.Column("pclass", sa.Integer, nullable=False),
-    sa.Column("sex", sa.String(8), nullable=False),
-    sa.Column("age", sa.Float(precision=53), nullable=True),
-    sa.Column("sibsp", sa.Integer, nullable=True),
-    sa.Column("parch", sa.Integer, nullable=True),
-    sa.Column("embarked", sa.String(1), nullable=True),
-    sa.Column("probability", sa.Float(precision=53), nullable=False),
-    sa.Column("survived", sa.Boolean, nullable=False),
+    sa.Column("passengers", sa.Integer, nullable=False),  # how many the response answered
+    # JSON object of arrays, one per field, in the order asked: {"pclass": [1, 3], "sex":
+    # ["female", "male"], "age": [29, null], "sibsp": .., "parch": .., "embarked": ..}
+    sa.Column("features", sa.Text, nullable=False),
+    sa.Column("probabilities", sa.Text, nullable=False),  # JSON array of P(survived), same order
 )
 
 precomputed = sa.Table(  # `mlwb recommend-all`: one row per (model version, user, rank)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
+import orjson
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import NoSuchTableError
@@ -183,18 +184,25 @@ def iter_predictions(engine: sa.Engine, model_name: str | None = None,
 
 SERVED_PASSENGER_COLUMNS = ["served_at", "model_version", "role", "pclass", "sex", "age",
                             "sibsp", "parch", "embarked", "probability"]
+_SERVED_RESPONSE_COLUMNS = ["served_at", "model_version", "role", "passengers", "features",
+                            "probabilities"]
+_SERVED_FEATURES = ["pclass", "sex", "age", "sibsp", "parch", "embarked"]
 
 
 def read_served_passengers(engine: sa.Engine, model_name: str, model_version: int | None = None,
                            role: str | None = "champion", since: datetime | None = None,
                            until: datetime | None = None) -> pd.DataFrame:
-    """What the classifier service saw and answered (``classifier_predictions``): one row per
-    passenger served (SERVED_PASSENGER_COLUMNS; served_at as float unix seconds), oldest
-    first, read in chunks. ``embarked`` only when some request gave one."""
-    query = _served_query(t.classifier_predictions, SERVED_PASSENGER_COLUMNS, model_name,
+    """What the classifier service saw and answered: one row per passenger served
+    (SERVED_PASSENGER_COLUMNS; served_at as float unix seconds), oldest first, in the order
+    each response asked, read in chunks of responses (``classifier_predictions`` holds one
+    row per response, its passengers as JSON arrays). ``embarked`` only when some request
+    gave one."""
+    query = _served_query(t.classifier_predictions, _SERVED_RESPONSE_COLUMNS, model_name,
                           model_version, role, since, until)
-    frames = list(_chunks(engine, query, SERVED_PASSENGER_COLUMNS,
-                          "read the classifier's prediction log", CHUNK_ROWS))
+    frames = [served_passengers(chunk) for chunk in _chunks(
+        engine, query, _SERVED_RESPONSE_COLUMNS, "read the classifier's prediction log",
+        CHUNK_ROWS)]
+    frames = [frame for frame in frames if len(frame)]
     if not frames:
         return pd.DataFrame(columns=SERVED_PASSENGER_COLUMNS)
     frame = pd.concat(frames, ignore_index=True)
@@ -202,6 +210,30 @@ def read_served_passengers(engine: sa.Engine, model_name: str, model_version: in
         frame = frame.drop(columns="embarked")
     return frame.assign(served_at=_unix_seconds(frame["served_at"])).astype(
         {"pclass": "int64", "age": "float64", "probability": "float64"})
+
+
+def served_passengers(responses: pd.DataFrame) -> pd.DataFrame:
+    """The classifier log's response rows (``passengers``, ``features`` and
+    ``probabilities`` as stored, and any other columns) as one row per passenger: the other
+    columns repeated, the features and ``probability`` spread out, in order."""
+    counts = responses["passengers"].to_numpy(dtype=np.int64)
+    features = [orjson.loads(text) for text in responses["features"]]
+    probabilities = [orjson.loads(text) for text in responses["probabilities"]]
+    for at, (given, answered) in enumerate(zip(features, probabilities, strict=True)):
+        lengths = {len(values) for values in given.values()} | {len(answered)}
+        if lengths != {int(counts[at])}:
+            raise DataError(f"the classifier's prediction log row {at} of this read holds "
+                            f"{sorted(lengths)} values for {counts[at]} passengers")
+    kept = [name for name in responses.columns
+            if name not in ("passengers", "features", "probabilities")]
+    frame = {name: np.repeat(responses[name].to_numpy(), counts) for name in kept}
+    for name in _SERVED_FEATURES:  # a field a response lacks: not given (None)
+        frame[name] = [value for given, count in zip(features, counts.tolist(), strict=True)
+                       for value in given.get(name, [None] * count)]
+    frame["probability"] = np.fromiter(
+        (p for answered in probabilities for p in answered), dtype=np.float64,
+        count=int(counts.sum()))
+    return pd.DataFrame(frame)
 
 
 def _unix_seconds(values: pd.Series) -> np.ndarray:
