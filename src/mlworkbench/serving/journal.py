@@ -129,7 +129,13 @@ class Journal:
 
     def rows(self) -> int:
         """Rows waiting in the journal (claimed or not)."""
-        if not self.directory.is_dir():
-            return 0
-        return sum(path.read_bytes().count(b"\n") for path in self.directory.iterdir()
-                   if _SUFFIX in path.name and not path.name.startswith("."))
+        misses = 0
+        while self.directory.is_dir():
+            try:
+                return sum(path.read_bytes().count(b"\n") for path in self.directory.iterdir()
+                           if _SUFFIX in path.name and not path.name.startswith("."))
+            except FileNotFoundError:  # claimed, handed back or replayed while counted: again
+                misses += 1
+                if misses == 10:
+                    raise
+        return 0
