@@ -116,6 +116,7 @@ class Measured:
     startup_s: dict[str, list[float]] = field(default_factory=dict)
     memory: dict[str, list[Memory]] = field(default_factory=dict)
     loadavg: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    stolen: dict[tuple[str, str], list[float]] = field(default_factory=dict)  # share, per round
     answers: dict[str, list[list]] = field(default_factory=dict)  # per round
     access_log_lines: dict[str, int] = field(default_factory=dict)
 
@@ -242,19 +243,42 @@ def check_answers(port: int, request: Request, batch: int) -> None:
         raise SystemExit(f"{first.full_url} answered {error.code}: {answer!r}") from None
 
 
+def cpu_ticks() -> list[int]:
+    """The machine's CPU time so far by kind (/proc/stat: user, nice, system, idle, iowait,
+    irq, softirq, steal, ...), in clock ticks; [] where there is no /proc/stat."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(value) for value in stat.readline().split()[1:]]
+    except OSError:
+        return []
+
+
+def stolen_share(before: list[int], after: list[int]) -> float:
+    """The share of the machine's CPU time the hypervisor gave to others between two
+    :func:`cpu_ticks` readings ("steal": a virtual machine's cores were not its own)."""
+    if len(before) < 8 or len(after) < 8:
+        return 0.0
+    total = sum(after[:8]) - sum(before[:8])  # guest time is counted inside user already
+    return (after[7] - before[7]) / total if total > 0 else 0.0
+
+
 def wrk(port: int, request: Request, load: Load, duration: float, script: Path,
-        raw: Path) -> tuple[Sample, float]:
-    """One measurement (after a 2 s warm-up) and the 1-minute load average as it started."""
+        raw: Path) -> tuple[Sample, float, float]:
+    """One measurement (after a 2 s warm-up), the 1-minute load average as it started, and
+    the share of CPU time stolen from this machine while it ran."""
     script.write_text(request.script(load.batch))
     threads = min(2, load.connections)
     command = ["wrk", f"-t{threads}", f"-c{load.connections}", f"-d{int(duration)}s",
                "--latency", "--timeout", "30s", "-s", str(script), f"http://127.0.0.1:{port}"]
     _run(command[:3] + ["-d2s"] + command[4:], raw)  # warm-up
     loadavg = os.getloadavg()
+    before = cpu_ticks()
     out = _run(command, raw)
+    stolen = stolen_share(before, cpu_ticks())
     raw.write_text(f"$ {' '.join(command)}\n# load average before: "
-                   f"{' '.join(f'{v:.2f}' for v in loadavg)}\n{out}")
-    return parse(out), loadavg[0]
+                   f"{' '.join(f'{v:.2f}' for v in loadavg)}; CPU time stolen by the "
+                   f"hypervisor while it ran: {stolen:.1%}\n{out}")
+    return parse(out), loadavg[0], stolen
 
 
 class WrkError(RuntimeError):
@@ -291,7 +315,7 @@ def measure(services: Sequence[Service], loads: Sequence[Load], rounds: int, dur
                     check_answers(service.port, request, load.batch)
                     name = f"serving-{tag}-{service.name}-{slug(load.name)}"
                     try:
-                        sample, loadavg = wrk(service.port, request, load, duration,
+                        sample, loadavg, stolen = wrk(service.port, request, load, duration,
                                               workdir / f"{name}.lua",
                                               raw_dir / f"{name}-r{round_no}.txt")
                     except WrkError as error:
@@ -302,6 +326,7 @@ def measure(services: Sequence[Service], loads: Sequence[Load], rounds: int, dur
                                          + "\n".join(last)) from None
                     measured.samples.setdefault((service.name, load.name), []).append(sample)
                     measured.loadavg.setdefault((service.name, load.name), []).append(loadavg)
+                    measured.stolen.setdefault((service.name, load.name), []).append(stolen)
                 measured.startup_s.setdefault(service.name, []).append(ready)
                 measured.memory.setdefault(service.name, []).append(memory(pid))
                 if service.answers is not None:
@@ -328,11 +353,13 @@ def table(measured: Measured, loads: Sequence[Load], unit: str, peer: str,
           ours: str) -> list[str]:
     """A markdown table: per load, each side's req/s and records/s (median, with min-max over
     rounds), median p50 and p99 (p99 min-max), the per-round ratio of ours to the peer's,
-    failures, and the 1-minute load average when the rows started; then memory and startup."""
+    failures, the 1-minute load average when the rows started, and the share of CPU time the
+    hypervisor took from the machine while they ran (min-max); then memory and startup."""
     lines = [f"| workload | {peer} req/s | {peer} {unit}/s | {peer} p50 ms | {peer} p99 ms "
              f"| {ours} req/s | {ours} {unit}/s | {ours} p50 ms | {ours} p99 ms "
-             f"| {unit}/s ratio | socket errors / non-2xx ({peer}; {ours}) | load avg |",
-             "|---" * 12 + "|"]
+             f"| {unit}/s ratio | socket errors / non-2xx ({peer}; {ours}) | load avg "
+             f"| CPU stolen |",
+             "|---" * 13 + "|"]
     for load in loads:
         cells = [load.name]
         for side in (peer, ours):
@@ -346,6 +373,8 @@ def table(measured: Measured, loads: Sequence[Load], unit: str, peer: str,
         cells.append("; ".join(f"{errors} / {statuses}" for errors, statuses in failures))
         loads_seen = [v for side in (peer, ours) for v in measured.loadavg[side, load.name]]
         cells.append(f"{min(loads_seen):.1f}-{max(loads_seen):.1f}")
+        stolen = [v for side in (peer, ours) for v in measured.stolen[side, load.name]]
+        cells.append(f"{min(stolen):.1%}-{max(stolen):.1%}")
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     for side in (peer, ours):

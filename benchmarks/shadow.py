@@ -116,8 +116,9 @@ def main() -> None:
                     check_answers(service.port, request, load.batch)
                     before = shadow_counts(service.port)
                     name = f"shadow-{slug(service.name)}-{slug(load.name)}"
-                    sample = wrk(service.port, request, load, args.duration,
-                                 workdir / f"{name}.lua", args.results / f"{name}-r{round_no}.txt")
+                    sample, _load, _stolen = wrk(
+                        service.port, request, load, args.duration, workdir / f"{name}.lua",
+                        args.results / f"{name}-r{round_no}.txt")
                     measured.samples.setdefault((service.name, load.name), []).append(sample)
                     if service.name == ON:
                         after = shadow_counts(service.port)
