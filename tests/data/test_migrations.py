@@ -87,18 +87,24 @@ def test_a_new_store_gets_every_table_from_the_migrations(tmp_path, opened_by) -
             "passengers", "interactions", "store_version"} <= tables
 
 
+def _migrated_to(connection: sa.Connection, version: int) -> migrations.Operations:
+    """The migrations up to ``version`` applied, and recorded, as a store of that age had them."""
+    operations = migrations.Operations(migrations.MigrationContext.configure(connection))
+    migrations._version_table.create(connection)
+    for number, description, apply in migrations.MIGRATIONS[:version]:
+        apply(operations)
+        connection.execute(migrations._version_table.insert().values(
+            version=number, description=description, applied_at=dt.datetime(2026, 11, 1)))
+    return operations
+
+
 def test_the_prediction_logs_user_index_is_dropped_and_its_rows_kept(tmp_path) -> None:
     """A version-5 store, whose prediction log was created with an index on user_id, loses
     that index on opening; a new store never gets it; the request and time indexes stay."""
     url = f"sqlite:///{tmp_path / 'v5.db'}"
     engine = sa.create_engine(url)
     with engine.begin() as connection:
-        operations = migrations.Operations(migrations.MigrationContext.configure(connection))
-        migrations._version_table.create(connection)
-        for number, description, apply in migrations.MIGRATIONS[:5]:
-            apply(operations)
-            connection.execute(migrations._version_table.insert().values(
-                version=number, description=description, applied_at=dt.datetime(2026, 11, 1)))
+        operations = _migrated_to(connection, 5)
         operations.create_index(migrations.USER_INDEX, "prediction_log", ["user_id"])
     engine.dispose()
     served = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
@@ -158,12 +164,7 @@ def _version_six_classifier_log(url: str) -> None:
          "embarked": None, "probability": 0.3, "survived": False}]
     with engine.begin() as connection:
         old.create_all(connection)
-        operations = migrations.Operations(migrations.MigrationContext.configure(connection))
-        migrations._version_table.create(connection)
-        for number, description, apply in migrations.MIGRATIONS[:6]:
-            apply(operations)
-            connection.execute(migrations._version_table.insert().values(
-                version=number, description=description, applied_at=dt.datetime(2026, 11, 1)))
+        _migrated_to(connection, 6)
         connection.execute(old.tables["classifier_predictions"].insert(), rows)
     engine.dispose()
 
