@@ -182,11 +182,11 @@ def iter_predictions(engine: sa.Engine, model_name: str | None = None,
         yield frame.assign(served_at=_unix_seconds(frame["served_at"]))
 
 
-SERVED_PASSENGER_COLUMNS = ["served_at", "model_version", "role", "pclass", "sex", "age",
-                            "sibsp", "parch", "embarked", "probability"]
+_SERVED_FEATURES = ["pclass", "sex", "age", "sibsp", "parch", "embarked"]
+SERVED_PASSENGER_COLUMNS = ["served_at", "model_version", "role", *_SERVED_FEATURES,
+                            "probability"]
 _SERVED_RESPONSE_COLUMNS = ["served_at", "model_version", "role", "passengers", "features",
                             "probabilities"]
-_SERVED_FEATURES = ["pclass", "sex", "age", "sibsp", "parch", "embarked"]
 
 
 def read_served_passengers(engine: sa.Engine, model_name: str, model_version: int | None = None,

@@ -3,8 +3,8 @@
 Reference: the labelled passengers the champion was trained on, scored by it. Current
 window, for drift: what the service actually saw and answered — the champion's rows of the
 classifier's prediction log (``classifier_predictions``: each response's passengers, their
-features and the probability served) in the window's time range; when nothing was served there, the
-window's production passenger batches scored by the champion. Quality: the window's
+features and the probability served) in the window's time range; when nothing was served
+there, the window's production passenger batches scored by the champion. Quality: the window's
 production batches that carry labels (the simulator's Titanic batches do), scored by the
 champion, since served requests never carry the truth.
 """
