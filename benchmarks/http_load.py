@@ -316,8 +316,8 @@ def measure(services: Sequence[Service], loads: Sequence[Load], rounds: int, dur
                     name = f"serving-{tag}-{service.name}-{slug(load.name)}"
                     try:
                         sample, loadavg, stolen = wrk(service.port, request, load, duration,
-                                              workdir / f"{name}.lua",
-                                              raw_dir / f"{name}-r{round_no}.txt")
+                                                      workdir / f"{name}.lua",
+                                                      raw_dir / f"{name}-r{round_no}.txt")
                     except WrkError as error:
                         log = workdir / f"{tag}-{service.name}.log"
                         last = log.read_text(errors="replace").splitlines()[-15:]
