@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -55,9 +56,42 @@ def serve(
     os.environ["MLWB_SERVE_FAMILY"] = family.name
     metrics_dir = Path(tempfile.mkdtemp(prefix="prometheus-", dir=settings.home))
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-    console.print(f"serving {model} on http://{host}:{port} with {workers} workers")
-    uvicorn.run("mlworkbench.families.serving:app_from_settings", factory=True, workers=workers,
-                **options)
+    try:
+        _serve_workers(model, workers, settings.serve_pin_workers, options)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)  # the workers' metric files
+
+
+def _serve_workers(model: str, workers: int, pin: bool, options: dict) -> None:
+    """Worker i on CPU i, each with its own socket, when there are as many workers as CPUs
+    (serving/pinned_workers.py); otherwise uvicorn's workers on one shared socket."""
+    import uvicorn
+
+    from mlworkbench.serving.pinned_workers import PinnedWorkers, cpu_sockets, pinnable_cpus
+
+    app = "mlworkbench.families.serving:app_from_settings"
+    host, port = options["host"], options["port"]
+    cpus = pinnable_cpus(workers) if pin else None
+    sockets = None
+    if cpus is not None:
+        config = uvicorn.Config(app, factory=True, workers=workers, **options)
+        try:
+            sockets = cpu_sockets(host, port, workers, config.backlog)
+        except OSError as error:
+            console.print(f"[red]error:[/red] cannot listen on {host}:{port} ({error.strerror}); "
+                          "choose another --host or --port")
+            raise typer.Exit(1) from None
+    if sockets is None:
+        console.print(f"serving {model} on http://{host}:{port} with {workers} workers")
+        uvicorn.run(app, factory=True, workers=workers, **options)
+        return
+    console.print(f"serving {model} on http://{host}:{port} with {workers} workers, worker i on "
+                  "CPU i taking the connections that arrive there")
+    try:
+        PinnedWorkers(config, sockets, cpus).run()
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def recommend_all(

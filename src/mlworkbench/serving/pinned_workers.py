@@ -1,0 +1,150 @@
+"""``mlwb serve --workers N``: worker i listens on its own socket and runs on CPU i, and a
+connection goes to the worker on the CPU that took it in.
+
+With one listening socket shared by every worker (uvicorn's way), a new connection goes to
+whichever worker accepts first, so a client's connections, and every request on them, are
+spread over workers on other CPUs than the client's: each answer wakes a process on
+another core, which on a virtual machine costs an interrupt between processors and an exit
+to the hypervisor. On the 2-core machine, two one-worker servers each driven by its own wrk
+thread on the same core did 6,908 req/s at 261 us of server CPU an answer; crossed (each wrk
+thread on the other server's core) 4,956 req/s at 308 us, about what ``--workers 2`` did
+(benchmarks/serving.py --family workers has the before-and-after table).
+
+So, when the workers are exactly as many as the CPUs this process may use and those are
+numbered 0..N-1, :func:`cpu_sockets` opens N sockets on the address with SO_REUSEPORT and
+gives the group a classic BPF program that picks socket (CPU the connection arrived on) mod
+N; :class:`PinnedWorkers` (uvicorn's supervisor) hands worker i socket i and pins it to
+CPU i, a replacement taking the same slot. A local client's connections go to the worker
+on the core it connected from; a network card's, to the worker on its receive queue's core.
+Anywhere else (not Linux, fewer or more workers than CPUs, a kernel that refuses the
+program) ``mlwb serve`` keeps the one shared socket.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import socket
+
+from uvicorn.config import STARTUP_FAILURE, Config
+from uvicorn.supervisors.multiprocess import Multiprocess, Process
+
+logger = logging.getLogger("uvicorn.error")
+
+SO_ATTACH_REUSEPORT_CBPF = 51  # linux/asm-generic/socket.h
+SKF_AD_CPU = 0xFFFFF000 + 36  # SKF_AD_OFF + SKF_AD_CPU: "load the current CPU's number"
+BPF_LD_W_ABS, BPF_ALU_MOD_K, BPF_RET_A = 0x20, 0x94, 0x16
+
+
+class _Instruction(ctypes.Structure):  # struct sock_filter
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
+                ("k", ctypes.c_uint32)]
+
+
+class _Program(ctypes.Structure):  # struct sock_fprog
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_Instruction))]
+
+
+def pinnable_cpus(workers: int) -> list[int] | None:
+    """The CPUs 0..workers-1 when they are exactly the ones this process may run on."""
+    if not hasattr(os, "sched_getaffinity") or workers < 2:
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    return cpus if cpus == list(range(workers)) else None
+
+
+def cpu_sockets(host: str, port: int, count: int,
+                backlog: int) -> list[socket.socket] | None:
+    """``count`` listening sockets on (host, port) in one SO_REUSEPORT group whose program
+    sends a connection to socket number (its CPU mod count); None where the kernel refuses
+    the program. OSError where the address cannot be bound (in use, not this host's)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sockets.append(socket.create_server((host, port), family=family, backlog=backlog,
+                                                reuse_port=True))
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    code = (_Instruction * 3)(_Instruction(BPF_LD_W_ABS, 0, 0, SKF_AD_CPU),
+                              _Instruction(BPF_ALU_MOD_K, 0, 0, count),
+                              _Instruction(BPF_RET_A, 0, 0, 0))
+    program = _Program(len(code), ctypes.cast(code, ctypes.POINTER(_Instruction)))
+    try:
+        sockets[0].setsockopt(socket.SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, bytes(program))
+    except OSError as error:
+        logger.warning(f"one shared socket: the kernel refused per-CPU sockets ({error})")
+        for sock in sockets:
+            sock.close()
+        return None
+    for sock in sockets:
+        sock.set_inheritable(True)
+    return sockets
+
+
+class PinnedProcess(Process):
+    """A uvicorn worker that first pins itself to one CPU."""
+
+    def __init__(self, config: Config, sockets: list[socket.socket], cpu: int) -> None:
+        self.cpu = cpu
+        super().__init__(config, sockets)
+
+    def target(self, sockets: list[socket.socket] | None = None) -> None:  # pragma: no cover
+        os.sched_setaffinity(0, {self.cpu})  # runs in the worker (coverage does not see it)
+        super().target(sockets)
+
+
+class PinnedWorkers(Multiprocess):
+    """uvicorn's supervisor with worker i on socket i and CPU i; a worker that dies or is
+    restarted (SIGHUP) is replaced in its own slot."""
+
+    def __init__(self, config: Config, sockets: list[socket.socket], cpus: list[int]) -> None:
+        super().__init__(config, sockets)
+        self.cpus = cpus
+
+    def _worker(self, slot: int) -> PinnedProcess:
+        return PinnedProcess(self.config, [self.sockets[slot]], self.cpus[slot])
+
+    def init_processes(self) -> None:
+        for slot in range(self.processes_num):
+            process = self._worker(slot)
+            process.start()
+            self.processes.append(process)
+
+    def restart_all(self) -> None:
+        for slot, old in enumerate(self.processes):
+            if self.should_exit.is_set():
+                return
+            new = self._worker(slot)
+            new.start()
+            if not new.wait_until_ready(self.config.timeout_worker_healthcheck,
+                                        self.should_exit):
+                new.kill()
+                new.join()
+                if not self.should_exit.is_set():
+                    logger.error(f"New child process [{new.pid}] was not ready in time; "
+                                 f"keeping worker [{old.pid}] and aborting the restart.")
+                return
+            old.terminate()
+            old.join()
+            self.processes[slot] = new
+
+    def keep_subprocess_alive(self) -> None:
+        for slot, process in enumerate(self.processes):
+            if self.should_exit.is_set():
+                return
+            if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                continue
+            process.kill()  # hung: gone for good
+            process.join()
+            if process.exitcode == STARTUP_FAILURE:  # broken app: every restart would fail
+                logger.error(f"Child process [{process.pid}] failed to start, stopping the "
+                             "parent process.")
+                self.should_exit.set()
+                return
+            logger.info(f"Child process [{process.pid}] died")
+            self.processes[slot] = self._worker(slot)
+            self.processes[slot].start()
