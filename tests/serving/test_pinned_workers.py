@@ -141,7 +141,7 @@ def test_mlwb_serve_pins_its_workers_and_replaces_a_dead_one_in_its_slot(trained
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen([str(Path(sys.executable).with_name("mlwb")), "serve",
                                 "models:/movielens-recommender@champion", "--port", str(port),
-                                "--workers", str(len(CPUS))],
+                                "--workers", str(len(CPUS)), "--pin-workers"],
                                env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def ready(count: int) -> dict[int, int]:
@@ -187,7 +187,8 @@ def test_mlwb_serve_on_a_port_in_use_says_so_in_one_line(trained, tmp_path) -> N
     with socket.create_server(("127.0.0.1", 0)) as taken:
         done = subprocess.run([str(Path(sys.executable).with_name("mlwb")), "serve",
                                "models:/movielens-recommender@champion", "--port",
-                               str(taken.getsockname()[1]), "--workers", str(len(CPUS))],
+                               str(taken.getsockname()[1]), "--workers", str(len(CPUS)),
+                               "--pin-workers"],
                               env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "cannot listen on 127.0.0.1:" in done.stdout and "Traceback" not in done.stderr

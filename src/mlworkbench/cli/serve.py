@@ -26,6 +26,12 @@ def serve(
     workers: int | None = typer.Option(None, min=1, max=64,
                                        help="Worker processes (default MLWB_SERVE_WORKERS, 1)."),
     access_log: bool = typer.Option(False, help="Log every request (costs throughput)."),
+    pin_workers: bool | None = typer.Option(
+        None, "--pin-workers/--no-pin-workers",
+        help="With as many workers as CPUs: worker i on CPU i, each connection served by the "
+             "worker on the CPU it arrived on (faster when clients connect from every CPU; "
+             "a client whose connections all come from one CPU gets one worker). Default "
+             "MLWB_SERVE_PIN_WORKERS, off."),
 ) -> None:
     """Serve a registered model over HTTP (docs at /docs): the recommender's or the classifier's
     routes, chosen by what MODEL holds; follows the alias of models:/NAME@alias."""
@@ -57,7 +63,8 @@ def serve(
     metrics_dir = Path(tempfile.mkdtemp(prefix="prometheus-", dir=settings.home))
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     try:
-        _serve_workers(model, workers, settings.serve_pin_workers, options)
+        pin = settings.serve_pin_workers if pin_workers is None else pin_workers
+        _serve_workers(model, workers, pin, options)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)  # the workers' metric files
 
@@ -67,11 +74,19 @@ def _serve_workers(model: str, workers: int, pin: bool, options: dict) -> None:
     (serving/pinned_workers.py); otherwise uvicorn's workers on one shared socket."""
     import uvicorn
 
-    from mlworkbench.serving.pinned_workers import PinnedWorkers, cpu_sockets, pinnable_cpus
+    from mlworkbench.serving.pinned_workers import (
+        PinnedWorkers,
+        cpu_sockets,
+        pinnable_cpus,
+        usable_cpus,
+    )
 
     app = "mlworkbench.families.serving:app_from_settings"
     host, port = options["host"], options["port"]
     cpus = pinnable_cpus(workers) if pin else None
+    if pin and cpus is None:
+        console.print(f"not pinning: {workers} workers, but this process may use CPUs "
+                      f"{usable_cpus()} (pinning needs one worker per CPU, numbered from 0)")
     sockets = None
     if cpus is not None:
         config = uvicorn.Config(app, factory=True, workers=workers, **options)

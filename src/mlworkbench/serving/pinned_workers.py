@@ -1,23 +1,27 @@
-"""``mlwb serve --workers N``: worker i listens on its own socket and runs on CPU i, and a
-connection goes to the worker on the CPU that took it in.
+"""``mlwb serve --workers N --pin-workers``: worker i listens on its own socket and runs on
+CPU i, and a connection goes to the worker on the CPU that took it in.
 
-With one listening socket shared by every worker (uvicorn's way), a new connection goes to
-whichever worker accepts first, so a client's connections, and every request on them, are
-spread over workers on other CPUs than the client's: each answer wakes a process on
-another core, which on a virtual machine costs an interrupt between processors and an exit
-to the hypervisor. On the 2-core machine, two one-worker servers each driven by its own wrk
-thread on the same core did 6,908 req/s at 261 us of server CPU an answer; crossed (each wrk
-thread on the other server's core) 4,956 req/s at 308 us, about what ``--workers 2`` did
-(benchmarks/serving.py --family workers has the before-and-after table).
+With one listening socket shared by every worker (uvicorn's way, and the default), a new
+connection goes to whichever worker accepts first, so a client thread's connections, and
+every request on them, are spread over workers on other cores than its own: an answer wakes
+a process on another core, which on a virtual machine costs an interrupt between processors
+and an exit to the hypervisor, in the server and in the client. `benchmarks/serving.py
+--family workers` measures both ways against one worker.
 
-So, when the workers are exactly as many as the CPUs this process may use and those are
-numbered 0..N-1, :func:`cpu_sockets` opens N sockets on the address with SO_REUSEPORT and
-gives the group a classic BPF program that picks socket (CPU the connection arrived on) mod
-N; :class:`PinnedWorkers` (uvicorn's supervisor) hands worker i socket i and pins it to
-CPU i, a replacement taking the same slot. A local client's connections go to the worker
-on the core it connected from; a network card's, to the worker on its receive queue's core.
-Anywhere else (not Linux, fewer or more workers than CPUs, a kernel that refuses the
-program) ``mlwb serve`` keeps the one shared socket.
+When asked (``--pin-workers``, MLWB_SERVE_PIN_WORKERS) and the workers are exactly as many
+as the CPUs this process may use, numbered 0..N-1, :func:`cpu_sockets` opens N sockets on
+the address with SO_REUSEPORT and gives the group a classic BPF program that picks socket
+(CPU the connection arrived on) mod N, and :class:`PinnedWorkers` (uvicorn's supervisor)
+hands worker i socket i and pins it to CPU i, a replacement taking the same slot. A local
+client's connections go to the worker on the core it connected from; a network card's, to
+the worker on its receive queue's core. Anywhere else (not Linux, fewer or more workers than
+CPUs, a kernel that refuses the program) ``mlwb serve`` keeps the one shared socket.
+
+Why it is not the default: the steering knows CPUs, not load. A client whose connections all
+come from one CPU (one thread opening its pool at once; two threads that happened to start
+on the same core) has all of them on one worker while the others idle, where the shared
+socket spreads the same client over every worker. Balancing that would mean moving
+connections between workers after they are accepted, which this does not do.
 """
 
 from __future__ import annotations
@@ -46,12 +50,15 @@ class _Program(ctypes.Structure):  # struct sock_fprog
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_Instruction))]
 
 
+def usable_cpus() -> list[int]:
+    """The CPUs this process may run on ([] where the system does not say)."""
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
 def pinnable_cpus(workers: int) -> list[int] | None:
     """The CPUs 0..workers-1 when they are exactly the ones this process may run on."""
-    if not hasattr(os, "sched_getaffinity") or workers < 2:
-        return None
-    cpus = sorted(os.sched_getaffinity(0))
-    return cpus if cpus == list(range(workers)) else None
+    cpus = usable_cpus()
+    return cpus if workers >= 2 and cpus == list(range(workers)) else None
 
 
 def cpu_sockets(host: str, port: int, count: int,
