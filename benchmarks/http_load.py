@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import socket
 import statistics
 import subprocess
@@ -13,25 +14,50 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 LUA = """
 local items = {%(items)s}
-local batch, i = %(batch)d, 0
-request = function()
+local batch, n = %(batch)d, #items
+-- Every request of the rotation is built here, before wrk starts its clock: the rotation
+-- (batch records at a time, wrapping around) repeats after n / gcd(n, batch) requests, so
+-- while measuring wrk only hands over a ready string (building one per request cost wrk
+-- a fifth of its CPU time, on cores it shares with the server).
+local a, b = n, batch
+while b ~= 0 do a, b = b, a %% b end
+local requests, i = {}, 0
+for r = 1, n / a do
   local parts = {}
   for j = 1, batch do
-    i = i %% #items + 1
+    i = i %% n + 1
     parts[j] = items[i]
   end
-  %(send)s
+  requests[r] = %(send)s
+end
+local r, cycle = 0, #requests
+request = function()
+  r = r %% cycle + 1
+  return requests[r]
+end
+"""
+# What a measurement leaves for :func:`_merge`: answers, microseconds, socket errors, non-2xx
+# answers, then the latency (us) at each 0.1 % from 0.1 % to 100 %.
+DONE = """
+done = function(summary, latency, requests)
+  local out = assert(io.open(%(path)s, "w"))
+  local e = summary.errors
+  out:write(summary.requests, " ", summary.duration, " ",
+            e.connect + e.read + e.write + e.timeout, " ", e.status, "\\n")
+  for i = 1, 999 do out:write(latency:percentile(i / 10), "\\n") end
+  out:write(latency.max, "\\n")
+  out:close()
 end
 """
 SEND = {
-    "GET": "return wrk.format('GET', %(path)s .. parts[1])",
-    "POST": "return wrk.format('POST', %(path)s, {['Content-Type'] = 'application/json'}, "
+    "GET": "wrk.format('GET', %(path)s .. parts[1])",
+    "POST": "wrk.format('POST', %(path)s, {['Content-Type'] = 'application/json'}, "
             "%(open)s .. table.concat(parts, ',') .. %(close)s)",
 }
 
@@ -51,14 +77,16 @@ class Request:
     open: str = ""
     close: str = ""
 
-    def script(self, batch: int) -> str:
+    def script(self, batch: int, done: Path | None = None) -> str:
+        """wrk's script; with ``done``, wrk writes its counts and latencies there at the end."""
         if self.method == "GET" and batch != 1:
             raise ValueError("a GET request carries one record")
         send = SEND[self.method] % {"path": _lua_string(self.path),
                                     "open": _lua_string(self.open),
                                     "close": _lua_string(self.close)}
-        return LUA % {"items": ",".join(map(_lua_string, self.items)), "batch": batch,
+        text = LUA % {"items": ",".join(map(_lua_string, self.items)), "batch": batch,
                       "send": send}
+        return text if done is None else text + DONE % {"path": _lua_string(str(done))}
 
     def first(self, base: str, batch: int) -> urllib.request.Request:
         """The first request wrk will send to ``base``, for a check before the load."""
@@ -119,6 +147,11 @@ class Measured:
     stolen: dict[tuple[str, str], list[float]] = field(default_factory=dict)  # share, per round
     answers: dict[str, list[list]] = field(default_factory=dict)  # per round
     access_log_lines: dict[str, int] = field(default_factory=dict)
+    # per round: (own CPU seconds while the other sides were driven, those sides' seconds)
+    idle_cpu: dict[tuple[str, str], list[tuple[float, float]]] = field(default_factory=dict)
+    probes: dict[tuple[str, str], list[list]] = field(default_factory=dict)  # [before, after]
+    # per round: CPU microseconds an answer took in the server's processes and in wrk
+    cpu_us: dict[tuple[str, str], list[tuple[float, float]]] = field(default_factory=dict)
 
     def of(self, service: str, load: str) -> list[Sample]:
         return self.samples[service, load]
@@ -253,32 +286,47 @@ def cpu_ticks() -> list[int]:
         return []
 
 
-def stolen_share(before: list[int], after: list[int]) -> float:
-    """The share of the machine's CPU time the hypervisor gave to others between two
-    :func:`cpu_ticks` readings ("steal": a virtual machine's cores were not its own)."""
-    if len(before) < 8 or len(after) < 8:
-        return 0.0
-    total = sum(after[:8]) - sum(before[:8])  # guest time is counted inside user already
-    return (after[7] - before[7]) / total if total > 0 else 0.0
+@dataclass(frozen=True)
+class Slice:
+    """One wrk run, from what its ``done`` hook wrote (see :data:`DONE`)."""
+
+    requests: int
+    seconds: float
+    socket_errors: int
+    non_2xx: int
+    latency_us: list[int]  # at each 0.1 % of the answers, 0.1 % .. 100 %
+
+    @classmethod
+    def read(cls, path: Path) -> Slice:
+        values = path.read_text().split()
+        requests, micros, errors, statuses = (int(float(v)) for v in values[:4])
+        return cls(requests, micros / 1e6, errors, statuses, [int(float(v)) for v in values[4:]])
 
 
-def wrk(port: int, request: Request, load: Load, duration: float, script: Path,
-        raw: Path) -> tuple[Sample, float, float]:
-    """One measurement (after a 2 s warm-up), the 1-minute load average as it started, and
-    the share of CPU time stolen from this machine while it ran."""
-    script.write_text(request.script(load.batch))
-    threads = min(2, load.connections)
-    command = ["wrk", f"-t{threads}", f"-c{load.connections}", f"-d{int(duration)}s",
-               "--latency", "--timeout", "30s", "-s", str(script), f"http://127.0.0.1:{port}"]
-    _run(command[:3] + ["-d2s"] + command[4:], raw)  # warm-up
-    loadavg = os.getloadavg()
-    before = cpu_ticks()
-    out = _run(command, raw)
-    stolen = stolen_share(before, cpu_ticks())
-    raw.write_text(f"$ {' '.join(command)}\n# load average before: "
-                   f"{' '.join(f'{v:.2f}' for v in loadavg)}; CPU time stolen by the "
-                   f"hypervisor while it ran: {stolen:.1%}\n{out}")
-    return parse(out), loadavg[0], stolen
+def _percentile(slices: Sequence[Slice], permille: int) -> float:
+    """The smallest latency (ms) at or under which ``permille`` / 1000 of all the slices'
+    answers fall, each slice's answers weighted by their number (one slice: wrk's own figure)."""
+    points = sorted((value, s.requests) for s in slices for value in s.latency_us)
+    total = sum(s.requests for s in slices)
+    reached = 0
+    for value, weight in points:
+        reached += weight
+        if reached >= permille * total:
+            return value / 1e3
+    return float("nan")
+
+
+def merge(slices: Sequence[Slice]) -> Sample:
+    """The slices of one side as one measurement: answers over seconds, latencies pooled."""
+    seconds = sum(s.seconds for s in slices)
+    return Sample(sum(s.requests for s in slices) / seconds if seconds else 0.0,
+                  _percentile(slices, 500), _percentile(slices, 990),
+                  sum(s.socket_errors for s in slices), sum(s.non_2xx for s in slices))
+
+
+def wrk_command(port: int, load: Load, seconds: int, script: Path) -> list[str]:
+    return ["wrk", f"-t{min(2, load.connections)}", f"-c{load.connections}", f"-d{seconds}s",
+            "--latency", "--timeout", "30s", "-s", str(script), f"http://127.0.0.1:{port}"]
 
 
 class WrkError(RuntimeError):
@@ -300,43 +348,181 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+@dataclass
+class _Side:
+    """One service's share of a load in one round: its script, slices and raw output."""
+
+    service: Service
+    pid: int
+    script: Path
+    done: Path
+    raw: Path
+    log: Path
+    slices: list[Slice] = field(default_factory=list)
+    ticks: list[int] = field(default_factory=list)  # machine CPU ticks while it was driven
+    idle_cpu_s: float = 0.0  # its own CPU time while another side was driven
+    busy_cpu_s: float = 0.0  # its own CPU time while it was driven
+    wrk_cpu_s: float = 0.0  # wrk's CPU time while it drove this side
+    text: list[str] = field(default_factory=list)
+
+
+def slice_order(names: Sequence[str], slices: int) -> list[str]:
+    """A B B A A B ...: every side as often as the others, none always first or last."""
+    return [name for k in range(slices) for name in (names if k % 2 == 0 else names[::-1])]
+
+
 def measure(services: Sequence[Service], loads: Sequence[Load], rounds: int, duration: float,
-            env: dict[str, str], workdir: Path, raw_dir: Path, tag: str) -> Measured:
-    """``rounds`` rounds; in each, every service in turn (the order reversed every other round)
-    is started, checked, driven through every load and stopped, so none steals the other's
-    cores and neither always runs first."""
+            env: dict[str, str], workdir: Path, raw_dir: Path, tag: str,
+            slice_s: float | None = None,
+            probe: Callable[[Service, str], object] | None = None) -> Measured:
+    """``rounds`` rounds; in each, every service is started on its own port and checked, then,
+    load by load, each is warmed up (2 s) and the services are driven one at a time, so none
+    takes the others' cores, for ``duration`` seconds each: in one wrk run each (the default;
+    the order reversed every other round, so neither always goes first), or, with
+    ``slice_s``, in turns of ``slice_s`` seconds (A B B A A B ..., B first every other round),
+    so that a drift in the machine's speed while the load runs reaches every side alike. A
+    side's wrk runs are merged: answers over seconds, latencies pooled. Before a turn the
+    other sides are let finish what they still do (:func:`_settle`); a side waiting its
+    turn then idles, and the CPU time it spends meanwhile is counted and shown. ``probe``
+    (service, load name) is called before each side's warm-up and after its last turn, its
+    results kept in ``Measured.probes``."""
     measured = Measured(rounds)
+    turns = 1 if slice_s is None else max(1, round(duration / slice_s))
+    seconds = max(1, round(duration / turns))
     for round_no in range(1, rounds + 1):
-        order = services if round_no % 2 else list(reversed(services))
-        for service in order:
-            with running(service, env, workdir / f"{tag}-{service.name}.log") as (pid, ready):
-                for load in loads:
-                    request = load.requests[service.name]
-                    check_answers(service.port, request, load.batch)
-                    name = f"serving-{tag}-{service.name}-{slug(load.name)}"
-                    try:
-                        sample, loadavg, stolen = wrk(service.port, request, load, duration,
-                                                      workdir / f"{name}.lua",
-                                                      raw_dir / f"{name}-r{round_no}.txt")
-                    except WrkError as error:
-                        log = workdir / f"{tag}-{service.name}.log"
-                        last = log.read_text(errors="replace").splitlines()[-15:]
-                        raise SystemExit(f"{service.name}, {load.name}, round {round_no}: "
-                                         f"{error}; the server's last log lines:\n"
-                                         + "\n".join(last)) from None
-                    measured.samples.setdefault((service.name, load.name), []).append(sample)
-                    measured.loadavg.setdefault((service.name, load.name), []).append(loadavg)
-                    measured.stolen.setdefault((service.name, load.name), []).append(stolen)
-                measured.startup_s.setdefault(service.name, []).append(ready)
-                measured.memory.setdefault(service.name, []).append(memory(pid))
+        order = list(services) if round_no % 2 else list(reversed(services))
+        with ExitStack() as stack:
+            pids = {s.name: stack.enter_context(running(s, env, log_path(workdir, tag, s)))
+                    for s in order}
+            for service in order:
+                measured.startup_s.setdefault(service.name, []).append(pids[service.name][1])
+            for load in loads:
+                sides = {s.name: _side(s, pids[s.name][0], load, workdir, raw_dir, tag, round_no)
+                         for s in order}
+                loadavg = os.getloadavg()
+                for side in sides.values():
+                    if probe is not None:
+                        measured.probes.setdefault((side.service.name, load.name), []).append(
+                            [probe(side.service, load.name)])
+                    check_answers(side.service.port, load.requests[side.service.name],
+                                  load.batch)
+                    _drive(side, load, 2, sides, warm_up=True)
+                for name in slice_order([s.name for s in order], turns):
+                    _drive(sides[name], load, seconds, sides)
+                for side in sides.values():
+                    name = side.service.name
+                    if probe is not None:
+                        measured.probes[name, load.name][-1].append(probe(side.service, load.name))
+                    side.raw.write_text(
+                        f"# {len(side.slices)} wrk run(s) of {seconds} s, taking turns with "
+                        f"{', '.join(n for n in sides if n != name) or 'nobody'}; load average "
+                        f"before: {' '.join(f'{v:.2f}' for v in loadavg)}; CPU time stolen by "
+                        f"the hypervisor while it ran: {_stolen(side.ticks):.1%}; its own CPU "
+                        f"time while the others ran: {side.idle_cpu_s:.2f} s; CPU time "
+                        f"while it ran: its own {side.busy_cpu_s:.2f} s, wrk's "
+                        f"{side.wrk_cpu_s:.2f} s\n"
+                        + "\n".join(side.text))
+                    sample = merge(side.slices)
+                    measured.samples.setdefault((name, load.name), []).append(sample)
+                    measured.loadavg.setdefault((name, load.name), []).append(loadavg[0])
+                    measured.stolen.setdefault((name, load.name), []).append(_stolen(side.ticks))
+                    answers = sum(turn.requests for turn in side.slices) or 1
+                    measured.cpu_us.setdefault((name, load.name), []).append(
+                        (side.busy_cpu_s / answers * 1e6, side.wrk_cpu_s / answers * 1e6))
+                    measured.idle_cpu.setdefault((name, load.name), []).append(
+                        (side.idle_cpu_s, sum(turn.seconds for other in sides.values()
+                                              if other is not side for turn in other.slices)))
+            for service in order:
+                measured.memory.setdefault(service.name, []).append(memory(pids[service.name][0]))
                 if service.answers is not None:
                     measured.answers.setdefault(service.name, []).append(
                         service.answers(service.port))
     for service in services:
-        log = workdir / f"{tag}-{service.name}.log"
+        log = log_path(workdir, tag, service).read_text(errors="replace")
         measured.access_log_lines[service.name] = sum(
-            ' HTTP/1.1" ' in line for line in log.read_text(errors="replace").splitlines())
+            ' HTTP/1.1" ' in line for line in log.splitlines())
     return measured
+
+
+def log_path(workdir: Path, tag: str, service: Service) -> Path:
+    return workdir / f"{tag}-{slug(service.name)}.log"
+
+
+def _side(service: Service, pid: int, load: Load, workdir: Path, raw_dir: Path, tag: str,
+          round_no: int) -> _Side:
+    name = f"{tag}-{slug(service.name)}-{slug(load.name)}"
+    side = _Side(service, pid, workdir / f"{name}.lua", workdir / f"{name}.done",
+                 raw_dir / f"{name}-r{round_no}.txt", log_path(workdir, tag, service))
+    side.script.write_text(load.requests[service.name].script(load.batch, side.done))
+    return side
+
+
+def _drive(side: _Side, load: Load, seconds: int, sides: dict[str, _Side],
+           warm_up: bool = False) -> None:
+    """One wrk run against ``side``; the others' CPU time meanwhile counts as their idle cost."""
+    command = wrk_command(side.service.port, load, seconds, side.script)
+    others = [other for other in sides.values() if other is not side]
+    for other in others:
+        _settle(other.pid)
+    idle = [cpu_seconds(other.pid) for other in others]
+    busy = cpu_seconds(side.pid)
+    before, children = cpu_ticks(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        out = _run(command, side.raw)
+    except WrkError as error:
+        last = side.log.read_text(errors="replace").splitlines()[-15:]
+        raise SystemExit(f"{side.service.name}, {load.name}, {side.raw.name}: {error}; the "
+                         "server's last log lines:\n" + "\n".join(last)) from None
+    after, wrk_done = cpu_ticks(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    if warm_up:
+        return
+    side.busy_cpu_s += cpu_seconds(side.pid) - busy
+    side.wrk_cpu_s += (wrk_done.ru_utime + wrk_done.ru_stime
+                       - children.ru_utime - children.ru_stime)
+    for other, spent in zip(others, idle, strict=True):
+        other.idle_cpu_s += cpu_seconds(other.pid) - spent
+    side.ticks = [a + b - c for a, b, c in
+                  zip(side.ticks or [0] * len(after), after, before, strict=False)]
+    side.slices.append(Slice.read(side.done))
+    side.text.append(f"$ {' '.join(command)}\n{out}")
+
+
+def _settle(pid: int, window: float = 0.3, timeout: float = 10.0) -> None:
+    """Until the process tree ``pid`` spends at most one clock tick of CPU time in ``window``
+    seconds (or ``timeout`` passes): what a side still does after its turn (its prediction
+    log writing the last second's rows) must not run in another side's turn."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        before = cpu_seconds(pid)
+        time.sleep(window)
+        if cpu_seconds(pid) - before <= 1.5 / TICKS:
+            return
+
+
+def _stolen(ticks: list[int]) -> float:
+    """The share of the machine's CPU time the hypervisor gave to others (/proc/stat
+    "steal": a virtual machine's cores were not its own), from summed tick deltas."""
+    if len(ticks) < 8:
+        return 0.0
+    total = sum(ticks[:8])  # guest time is counted inside user already
+    return ticks[7] / total if total > 0 else 0.0
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` and every process under it (all their threads)."""
+    total, stack = 0.0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15)
+        stack.extend(_children(current))
+    return total
 
 
 def _rate(values: list[float]) -> str:
@@ -354,12 +540,14 @@ def table(measured: Measured, loads: Sequence[Load], unit: str, peer: str,
     """A markdown table: per load, each side's req/s and records/s (median, with min-max over
     rounds), median p50 and p99 (p99 min-max), the per-round ratio of ours to the peer's,
     failures, the 1-minute load average when the rows started, and the share of CPU time the
-    hypervisor took from the machine while they ran (min-max); then memory and startup."""
+    hypervisor took from the machine while they ran (min-max), and the CPU time an answer
+    took in the server's processes and in wrk (medians); then memory, startup and what a side
+    spent while it waited its turn."""
     lines = [f"| workload | {peer} req/s | {peer} {unit}/s | {peer} p50 ms | {peer} p99 ms "
              f"| {ours} req/s | {ours} {unit}/s | {ours} p50 ms | {ours} p99 ms "
              f"| {unit}/s ratio | socket errors / non-2xx ({peer}; {ours}) | load avg "
-             f"| CPU stolen |",
-             "|---" * 13 + "|"]
+             f"| CPU stolen | CPU us an answer, server + wrk ({peer}; {ours}) |",
+             "|---" * 14 + "|"]
     for load in loads:
         cells = [load.name]
         for side in (peer, ours):
@@ -375,6 +563,9 @@ def table(measured: Measured, loads: Sequence[Load], unit: str, peer: str,
         cells.append(f"{min(loads_seen):.1f}-{max(loads_seen):.1f}")
         stolen = [v for side in (peer, ours) for v in measured.stolen[side, load.name]]
         cells.append(f"{min(stolen):.1%}-{max(stolen):.1%}")
+        cells.append("; ".join(
+            " + ".join(f"{statistics.median(v[i] for v in measured.cpu_us[side, load.name]):,.0f}"
+                       for i in (0, 1)) for side in (peer, ours)))
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     for side in (peer, ours):
@@ -387,6 +578,12 @@ def table(measured: Measured, loads: Sequence[Load], unit: str, peer: str,
                      + (f", launcher apart {launcher:.0f} MiB" if launcher else "")
                      + f"; startup to first ready {startup:.1f} s; access-log lines "
                      f"{measured.access_log_lines.get(side, 0)}")
+    for side in (peer, ours):
+        spent = [pair for load in loads for pair in measured.idle_cpu.get((side, load.name), [])]
+        waited = sum(seconds for _, seconds in spent)
+        if waited:
+            lines.append(f"{side}: CPU while waiting its turn (another side driven): "
+                         f"{sum(cpu for cpu, _ in spent) / waited:.1%} of a core")
     return lines
 
 

@@ -5,10 +5,12 @@ One command, on a machine as quiet as you can get (it prints itself at the start
     .venv/bin/python benchmarks/serving.py
 
 Registers both families' models in a throwaway workspace (ALS, 64 factors, on MovieLens as
-movielens-recommender; logistic regression on Titanic as titanic-classifier), starts each
-server on loopback (one worker each; one server at a time, so neither steals the other's
-cores), and drives them with wrk (Debian package `wrk`; fixed connections and duration)
-with the same records in each one's request form. Options: [--family
+movielens-recommender; logistic regression on Titanic as titanic-classifier), starts a
+section's servers on loopback (one worker each unless named), and drives them one at a time
+with wrk (Debian package `wrk`; fixed connections and duration; every request built before
+wrk starts its clock) with the same records in each one's request form, so none steals the
+others' cores; the one waiting its turn idles, and the CPU it spends meanwhile is printed.
+Options: [--family
 all|recommender|classifier|workers] [--duration 10] [--rounds 3] [--access-log]
 [--results DIR].
 
@@ -19,7 +21,14 @@ Fair by construction:
 - Ours runs with its default settings: alias polling on, prediction log on (SQLite store).
 - --rounds rounds (3) alternate which server goes first; a cell is the median over rounds
   with its min-max; a ratio is the median of per-round ratios. The 1-minute load average
-  when each row started is in the table and in each raw file.
+  when each row started, the CPU time the hypervisor took meanwhile, and the CPU time an
+  answer took in the server and in wrk are in the table and in each raw file.
+- Section `workers` compares ours with ours near what two cores allow, where a drift in
+  this virtual machine's speed would decide the ratio (its raw files list every turn: the
+  same server's rate moves by tens of per cent within a minute): its sides take turns of 5 s
+  (A B C C B A, then C B A A B C in the next round), so a steady drift reaches them alike; a
+  side's turns are merged (answers over seconds, latencies pooled). Turns of 5 s, not less:
+  what the prediction log writes a second after the answers is not in a turn's window.
 - Raw wrk output: benchmarks/results/serving-FAMILY-SIDE-LOAD-rROUND.txt; each table:
   benchmarks/results/serving-FAMILY.md.
 - A target PASSes only if, besides its number, the run had zero socket errors and zero
@@ -33,7 +42,7 @@ connections >= 8x the peer's req/s and p99 <= the peer's; p50 at 1 connection <=
 100-user batches >= 4x the peer's users/s; a 1,000-user batch p50 < 25 ms; classifier GET
 /predict at 8 connections >= 8x the peer's req/s (100-passenger batches >= 5x, p99 no worse);
 `--workers 2` >= 1.6x our own one-worker single-user throughput (section `workers`: ours
-against ours, same rounds and load).
+against ours, same rounds and load; `--workers 2 --pin-workers` is held to the same).
 
 Recommender: ours `{"users": [...], "k": 10}` to /recommendations, the peer's
 `{"dataframe_records": [{"user_id": ..}], "params": {"k": 10}}` to /invocations; user ids
@@ -68,6 +77,7 @@ BIN = Path(sys.executable).parent
 RESULTS = Path(__file__).parent / "results"
 PEER, OURS = "peer", "mlwb"
 ONE, TWO = "mlwb-1-worker", "mlwb-2-workers"
+PINNED = "mlwb-2-pinned"  # --pin-workers: worker i on CPU i, connections steered by CPU
 SAMPLE = 40  # users / passengers whose answers must agree
 Check = tuple[str, bool]
 Answers = Callable[[int], list]
@@ -82,6 +92,7 @@ class Section:
     loads: list[Load]
     checks: Callable[[Measured], list[Check]]
     answers: dict[str, Answers]  # side -> port -> answers to the sample
+    slice_s: float | None = None  # sides take turns of this many seconds (None: one run each)
 
 
 def free_port() -> int:
@@ -225,14 +236,16 @@ def workers(settings, trained: dict) -> Section:
     data, result = trained["recommender"]
     users = [str(u) for u in sorted(int(u) for u in data.ratings.user_id.unique())]
     ours = Request("POST", "/recommendations", users, '{"users":[', '],"k":10}')
-    loads = [Load("single, c=8", 1, 8, {ONE: ours, TWO: ours})]
+    loads = [Load("single, c=8", 1, 8, {ONE: ours, TWO: ours, PINNED: ours})]
 
     def checks(m: Measured) -> list[Check]:
-        return [faster(m, "single, c=8", 1.6, "req", TWO, ONE)]
+        return [faster(m, "single, c=8", 1.6, "req", TWO, ONE),
+                faster(m, "single, c=8", 1.6, "req", PINNED, ONE)]
 
     return Section("workers", "models:/movielens-recommender@champion",
                    f"model {result.registered_name} v{result.version}: `mlwb serve --workers 2`"
-                   " against `--workers 1`", "users", loads, checks, {})
+                   " and `--workers 2 --pin-workers` against `--workers 1`", "users", loads,
+                   checks, {}, slice_s=5.0)
 
 
 def services(section: Section, access_log: bool) -> list[Service]:
@@ -241,8 +254,11 @@ def services(section: Section, access_log: bool) -> list[Service]:
     log = ["--access-log"] if access_log else []
     if section.tag == "workers":
         one, two = free_port(), free_port()
+        pinned = free_port()
         return [Service(ONE, [*ours, "1", "--port", str(one), *log], one, "/ready"),
-                Service(TWO, [*ours, "2", "--port", str(two), *log], two, "/ready")]
+                Service(TWO, [*ours, "2", "--port", str(two), *log], two, "/ready"),
+                Service(PINNED, [*ours, "2", "--pin-workers", "--port", str(pinned), *log],
+                        pinned, "/ready")]
     mine, peer = free_port(), free_port()
     return [Service(PEER, [str(BIN / "mlflow"), "models", "serve", "-m", model, "--env-manager",
                            "local", "--host", "127.0.0.1", "--port", str(peer), "--workers",
@@ -305,14 +321,19 @@ def main() -> None:
                    "workers": workers}[family](settings, trained)
         sides = services(section, args.access_log)
         measured = measure(sides, section.loads, args.rounds, args.duration, env, workdir,
-                           args.results, section.tag)
+                           args.results, f"serving-{section.tag}", section.slice_s)
         first, second = sides[0].name, sides[1].name
-        lines = [f"{section.heading}; wrk {args.duration:.0f}s per row, {args.rounds} round(s) "
-                 f"alternating; one worker each unless named; access log "
+        more = [line for other in sides[2:] for line in
+                ["", f"{other.name} against {first}:", "",
+                 *table(measured, section.loads, section.unit, first, other.name)]]
+        turns = ("" if section.slice_s is None else
+                 f" in turns of {section.slice_s:g} s (A B C C B A ..., every server up)")
+        lines = [f"{section.heading}; wrk {args.duration:.0f}s per row{turns}, {args.rounds} "
+                 f"round(s) alternating; one worker each unless named; access log "
                  f"{'on' if args.access_log else 'off'} on both; mlwb with its defaults (alias "
                  f"polling, prediction log to SQLite); 127.0.0.1; {os.cpu_count()} CPUs", "",
-                 *table(measured, section.loads, section.unit, first, second), "",
-                 *verdicts(section, measured, (first, second)), ""]
+                 *table(measured, section.loads, section.unit, first, second), *more, "",
+                 *verdicts(section, measured, tuple(side.name for side in sides)), ""]
         every_verdict += [line for line in lines if line.startswith(("PASS", "FAIL"))]
         print("\n" + "\n".join(lines), flush=True)
         saved = ["```", f"$ {command}", *lines[:-1], "```", ""]

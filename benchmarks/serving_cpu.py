@@ -28,28 +28,11 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from http_load import Load, Request, _children, check_answers, parse, running  # noqa: E402
+from http_load import Load, Request, check_answers, cpu_seconds, parse, running  # noqa: E402
 from http_load import Service as Served  # noqa: E402
 
 BIN = Path(sys.executable).parent
 RESULTS = Path(__file__).parent / "results"
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of ``pid`` and every process under it (all their threads)."""
-    total, stack = 0.0, [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15)
-        stack.extend(_children(current))
-    return total
-
-
 def summary(folded: Path, top: int = 30) -> str:
     """The functions with the largest shares of samples, inclusive and self, from py-spy's
     collapsed stacks (``frame;frame;... count`` per line)."""

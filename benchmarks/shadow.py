@@ -28,18 +28,7 @@ import tempfile  # noqa: E402
 import urllib.request  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from http_load import (  # noqa: E402
-    Load,
-    Measured,
-    Request,
-    Service,
-    check_answers,
-    rss_mib,
-    running,
-    slug,
-    table,
-    wrk,
-)
+from http_load import Load, Request, Service, measure, table  # noqa: E402
 
 BIN = Path(sys.executable).parent
 RESULTS = Path(__file__).parent / "results"
@@ -106,33 +95,24 @@ def main() -> None:
     sides = [Service(side, ["env", f"MLWB_SHADOW_SHARE={share}", str(BIN / "mlwb"), "serve",
                             model, "--port", str(port)], port, "/ready")
              for side, share, port in ((OFF, 0, free_port()), (ON, 1, free_port()))]
-    measured = Measured(args.rounds)
-    counts: list[str] = []
-    for round_no in range(1, args.rounds + 1):
-        for service in sides if round_no % 2 else list(reversed(sides)):
-            log = workdir / f"{slug(service.name)}.log"
-            with running(service, env, log) as (pid, ready):
-                for load in loads:
-                    check_answers(service.port, request, load.batch)
-                    before = shadow_counts(service.port)
-                    name = f"shadow-{slug(service.name)}-{slug(load.name)}"
-                    sample, _load, _stolen = wrk(
-                        service.port, request, load, args.duration, workdir / f"{name}.lua",
-                        args.results / f"{name}-r{round_no}.txt")
-                    measured.samples.setdefault((service.name, load.name), []).append(sample)
-                    if service.name == ON:
-                        after = shadow_counts(service.port)
-                        counts.append(f"round {round_no}, {load.name}: " + ", ".join(
-                            f"{key} {after[key] - before[key]:,}" for key in
-                            ("offered", "scored", "dropped", "failed")))
-                measured.startup_s.setdefault(service.name, []).append(ready)
-                measured.rss_mib.setdefault(service.name, []).append(rss_mib(pid))
+
+    def counts(service: Service, _load: str) -> dict[str, int] | None:
+        return shadow_counts(service.port) if service.name == ON else None
+
+    measured = measure(sides, loads, args.rounds, args.duration, env, workdir, args.results,
+                       "shadow", probe=counts)
+    lines_of_counts = [
+        f"round {round_no}, {load.name}: " + ", ".join(
+            f"{key} {after[key] - before[key]:,}" for key in
+            ("offered", "scored", "dropped", "failed"))
+        for load in loads
+        for round_no, (before, after) in enumerate(measured.probes[ON, load.name], start=1)]
     lines = [f"champion ALS 64 factors, challenger ALS 32 factors, {len(users)} users; wrk "
              f"{args.duration:.0f}s per row, {args.rounds} round(s); mlwb serve, 1 worker; "
              "127.0.0.1. 'ratio' = share 1 over share 0.", "",
              *table(measured, loads, "users", OFF, ON), "",
              "shadow counters of the share-1 server during each run, wrk's 2 s warm-up included:",
-             *(f"- {line}" for line in counts), ""]
+             *(f"- {line}" for line in lines_of_counts), ""]
     text = "\n".join(lines)
     print(text)
     (args.results / "shadow-recommender.md").write_text(text)
