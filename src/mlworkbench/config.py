@@ -67,8 +67,9 @@ class Settings(BaseSettings):
     serve_port: int = Field(default=5001, ge=1, le=65535, description="port of `mlwb serve`")
     serve_workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes")
     serve_pin_workers: bool = Field(
-        default=False, description="with as many workers as CPUs: worker i on CPU i and its own "
-        "socket, connections steered to the worker on their CPU (serving/pinned_workers.py)"
+        default=True, description="with as many workers as CPUs: worker i on CPU i and its own "
+        "socket, connections steered to the worker on their CPU and kept even between workers "
+        "(serving/pinned_workers.py)"
     )
     serve_model: str | None = Field(
         default=None, description="model reference a worker loads (set by `mlwb serve`)"

@@ -1,6 +1,7 @@
 """Worker i on CPU i with its own socket, and connections steered to the worker on their CPU:
-the sockets alone, then ``mlwb serve --workers N`` (N = this machine's CPUs) as a real process,
-including a worker killed and replaced in its slot."""
+the sockets alone, then ``mlwb serve --workers N --pin-workers`` (N = this machine's CPUs) as a
+real process: a client on one CPU spread by hand-overs, and a worker killed and replaced in
+its slot."""
 
 from __future__ import annotations
 
@@ -130,6 +131,47 @@ def _answered_by_cpu(port: int, workers: dict[int, int]) -> None:
             client.close()
 
 
+def _one_cpu_client_is_spread(port: int, workers: dict[int, int]) -> None:
+    """Eight keep-alive connections all opened from CPU 0 (so all steered to its worker) are
+    spread over every worker by hand-overs between requests, and every answer on every
+    connection is the one asked for, before and after its connection moved."""
+    clients = [connect_from(CPUS[0], port) for _ in range(8)]
+    try:
+        for round_no in range(6):
+            for number, client in enumerate(clients):
+                user = 1 + number + 8 * round_no
+                body = b'{"users":[%d],"k":3}' % user
+                client.sendall(b"POST /recommendations HTTP/1.1\r\nHost: test\r\n"
+                               b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                               % (len(body), body))
+                answer = _read_response(client)
+                assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+                assert b'"user":%d,' % user in answer, answer[-300:]
+        owners = [workers[_owner(client, list(workers))] for client in clients]
+        per_cpu = [owners.count(cpu) for cpu in CPUS]
+        assert max(per_cpu) - min(per_cpu) <= 1, per_cpu
+    finally:
+        for client in clients:
+            client.close()
+
+
+def _read_response(client: socket.socket) -> bytes:
+    """One whole HTTP/1.1 response (headers, then Content-Length bytes of body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = client.recv(65536)
+        assert chunk, data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))
+    while len(body) < length:
+        chunk = client.recv(65536)
+        assert chunk, data
+        body += chunk
+    assert len(body) == length  # nothing of a next response: one request at a time
+    return head + b"\r\n\r\n" + body
+
+
 @needs_cpus
 def test_mlwb_serve_pins_its_workers_and_replaces_a_dead_one_in_its_slot(trained,
                                                                          tmp_path) -> None:
@@ -165,6 +207,7 @@ def test_mlwb_serve_pins_its_workers_and_replaces_a_dead_one_in_its_slot(trained
         listening = subprocess.run(["ss", "-tlnpH", f"( sport = :{port} )"],
                                    capture_output=True, text=True).stdout.splitlines()
         assert len(listening) == len(CPUS)  # a socket each
+        _one_cpu_client_is_spread(port, workers)
         victim = next(pid for pid, cpu in workers.items() if cpu == CPUS[-1])
         os.kill(victim, signal.SIGKILL)
         replaced = ready(len(CPUS))

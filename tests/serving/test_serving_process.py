@@ -20,7 +20,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("workers", ["1", "2", "2 --no-pin-workers"])
 def test_mlwb_serve_answers_on_a_free_port(trained, tmp_path, workers) -> None:
     settings, result = trained
     port = free_port()
@@ -30,7 +30,7 @@ def test_mlwb_serve_answers_on_a_free_port(trained, tmp_path, workers) -> None:
     mlwb = Path(sys.executable).with_name("mlwb")
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen([str(mlwb), "serve", "models:/movielens-recommender@champion",
-                                "--port", str(port), "--workers", str(workers)],
+                                "--port", str(port), "--workers", *workers.split()],
                                env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -28,10 +28,9 @@ def serve(
     access_log: bool = typer.Option(False, help="Log every request (costs throughput)."),
     pin_workers: bool | None = typer.Option(
         None, "--pin-workers/--no-pin-workers",
-        help="With as many workers as CPUs: worker i on CPU i, each connection served by the "
-             "worker on the CPU it arrived on (faster when clients connect from every CPU; "
-             "a client whose connections all come from one CPU gets one worker). Default "
-             "MLWB_SERVE_PIN_WORKERS, off."),
+        help="With as many workers as CPUs: worker i on CPU i, a connection served by the "
+             "worker on the CPU it arrived on, connections kept even between workers "
+             "(default MLWB_SERVE_PIN_WORKERS, on)."),
 ) -> None:
     """Serve a registered model over HTTP (docs at /docs): the recommender's or the classifier's
     routes, chosen by what MODEL holds; follows the alias of models:/NAME@alias."""
@@ -80,16 +79,18 @@ def _serve_workers(model: str, workers: int, pin: bool, options: dict) -> None:
         pinnable_cpus,
         usable_cpus,
     )
+    from mlworkbench.serving.worker_balance import BalancedProtocol
 
     app = "mlworkbench.families.serving:app_from_settings"
     host, port = options["host"], options["port"]
     cpus = pinnable_cpus(workers) if pin else None
     if pin and cpus is None:
-        console.print(f"not pinning: {workers} workers, but this process may use CPUs "
-                      f"{usable_cpus()} (pinning needs one worker per CPU, numbered from 0)")
+        console.print(f"{workers} workers on one shared socket (pinning needs one worker per "
+                      f"CPU; this process may use CPUs {usable_cpus()})")
     sockets = None
     if cpus is not None:
-        config = uvicorn.Config(app, factory=True, workers=workers, **options)
+        config = uvicorn.Config(app, factory=True, workers=workers,
+                                **{**options, "http": BalancedProtocol})
         try:
             sockets = cpu_sockets(host, port, workers, config.backlog)
         except OSError as error:
@@ -102,9 +103,11 @@ def _serve_workers(model: str, workers: int, pin: bool, options: dict) -> None:
         return
     console.print(f"serving {model} on http://{host}:{port} with {workers} workers, worker i on "
                   "CPU i taking the connections that arrive there")
+    supervisor = PinnedWorkers(config, sockets, cpus)
     try:
-        PinnedWorkers(config, sockets, cpus).run()
+        supervisor.run()
     finally:
+        supervisor.close()
         for sock in sockets:
             sock.close()
 

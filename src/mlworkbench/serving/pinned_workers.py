@@ -1,38 +1,41 @@
-"""``mlwb serve --workers N --pin-workers``: worker i listens on its own socket and runs on
-CPU i, and a connection goes to the worker on the CPU that took it in.
+"""``mlwb serve --workers N``, N = the CPUs: worker i listens on its own socket and runs on
+CPU i, a connection goes to the worker on the CPU that took it in, and the workers keep their
+connections even (serving/worker_balance.py).
 
-With one listening socket shared by every worker (uvicorn's way, and the default), a new
+With one listening socket shared by every worker (uvicorn's way; ``--no-pin-workers``), a new
 connection goes to whichever worker accepts first, so a client thread's connections, and
 every request on them, are spread over workers on other cores than its own: an answer wakes
 a process on another core, which on a virtual machine costs an interrupt between processors
 and an exit to the hypervisor, in the server and in the client. `benchmarks/serving.py
 --family workers` measures both ways against one worker.
 
-When asked (``--pin-workers``, MLWB_SERVE_PIN_WORKERS) and the workers are exactly as many
-as the CPUs this process may use, numbered 0..N-1, :func:`cpu_sockets` opens N sockets on
-the address with SO_REUSEPORT and gives the group a classic BPF program that picks socket
-(CPU the connection arrived on) mod N, and :class:`PinnedWorkers` (uvicorn's supervisor)
-hands worker i socket i and pins it to CPU i, a replacement taking the same slot. A local
-client's connections go to the worker on the core it connected from; a network card's, to
-the worker on its receive queue's core. Anywhere else (not Linux, fewer or more workers than
-CPUs, a kernel that refuses the program) ``mlwb serve`` keeps the one shared socket.
-
-Why it is not the default: the steering knows CPUs, not load. A client whose connections all
-come from one CPU (one thread opening its pool at once; two threads that happened to start
-on the same core) has all of them on one worker while the others idle, where the shared
-socket spreads the same client over every worker. Balancing that would mean moving
-connections between workers after they are accepted, which this does not do.
+When the workers are exactly as many as the CPUs this process may use, numbered 0..N-1
+(and MLWB_SERVE_PIN_WORKERS is not false), :func:`cpu_sockets` opens N sockets on the address
+with SO_REUSEPORT and gives the group a classic BPF program that picks socket (CPU the
+connection arrived on) mod N, and :class:`PinnedWorkers` (uvicorn's supervisor) hands
+worker i socket i and pins it to CPU i, a replacement taking the same slot. A local client's
+connections go to the worker on the core it connected from; a network card's, to the worker
+on its receive queue's core. The steering knows CPUs, not load: a client whose connections
+all come from one CPU would have every one on one worker, so a worker holding two more than
+another hands connections over between requests until they are even. Anywhere else (not
+Linux, fewer or more workers than CPUs, a kernel that refuses the program) ``mlwb serve``
+keeps the one shared socket.
 """
 
 from __future__ import annotations
 
 import ctypes
 import logging
+import multiprocessing
 import os
 import socket
+from typing import Any
 
 from uvicorn.config import STARTUP_FAILURE, Config
+from uvicorn.server import Server
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
+
+from mlworkbench.serving import worker_balance
 
 logger = logging.getLogger("uvicorn.error")
 
@@ -93,15 +96,25 @@ def cpu_sockets(host: str, port: int, count: int,
 
 
 class PinnedProcess(Process):
-    """A uvicorn worker that first pins itself to one CPU."""
+    """A uvicorn worker that first pins itself to one CPU and joins the balance of open
+    connections between the workers (serving/worker_balance.py)."""
 
-    def __init__(self, config: Config, sockets: list[socket.socket], cpu: int) -> None:
+    def __init__(self, config: Config, sockets: list[socket.socket], cpu: int,
+                 balance: tuple[int, Any, socket.socket, list[socket.socket]]) -> None:
         self.cpu = cpu
+        self.balance = balance  # slot, shared counts, its inbox, every slot's outbox
         super().__init__(config, sockets)
 
     def target(self, sockets: list[socket.socket] | None = None) -> None:  # pragma: no cover
         os.sched_setaffinity(0, {self.cpu})  # runs in the worker (coverage does not see it)
+        worker_balance.install(worker_balance.Balance(*self.balance))
         super().target(sockets)
+
+    @property
+    def server(self) -> Server:
+        if self._server is None:
+            self._server = worker_balance.BalancingServer(config=self.config)
+        return self._server
 
 
 class PinnedWorkers(Multiprocess):
@@ -111,9 +124,20 @@ class PinnedWorkers(Multiprocess):
     def __init__(self, config: Config, sockets: list[socket.socket], cpus: list[int]) -> None:
         super().__init__(config, sockets)
         self.cpus = cpus
+        spawn = multiprocessing.get_context("spawn")
+        self.counts = spawn.RawArray("i", len(cpus))  # open connections per slot
+        self.channels = [socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM) for _ in cpus]
 
     def _worker(self, slot: int) -> PinnedProcess:
-        return PinnedProcess(self.config, [self.sockets[slot]], self.cpus[slot])
+        self.counts[slot] = 0  # a new worker starts with no connection
+        return PinnedProcess(self.config, [self.sockets[slot]], self.cpus[slot],
+                             (slot, self.counts, self.channels[slot][0],
+                              [outbox for _, outbox in self.channels]))
+
+    def close(self) -> None:
+        for pair in self.channels:
+            for end in pair:
+                end.close()
 
     def init_processes(self) -> None:
         for slot in range(self.processes_num):
