@@ -37,7 +37,6 @@ class Balance:
         self.counts = counts  # a shared array of ints, one per slot
         self.inbox = inbox
         self.outboxes = outboxes
-        self.moved = 0
 
     def target(self) -> int | None:
         """The least busy other slot when this one holds two connections more, else None."""
@@ -51,7 +50,6 @@ class Balance:
             return False
         self.counts[slot] += 1  # counted for the receiver now, so no second worker piles on
         self.counts[self.slot] -= 1
-        self.moved += 1
         return True
 
     def receive(self, serve: Callable[[socket.socket], None]) -> None:
