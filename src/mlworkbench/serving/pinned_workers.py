@@ -17,7 +17,9 @@ worker i socket i and pins it to CPU i, a replacement taking the same slot. A lo
 connections go to the worker on the core it connected from; a network card's, to the worker
 on its receive queue's core. The steering knows CPUs, not load: a client whose connections
 all come from one CPU would have every one on one worker, so a worker holding two more than
-another hands connections over between requests until they are even. Anywhere else (not
+another hands connections over between requests until they are even. While a worker is
+being replaced, connections that arrive on its CPU (or are handed to it) wait for the
+replacement, where a shared socket would let the other workers take them. Anywhere else (not
 Linux, fewer or more workers than CPUs, a kernel that refuses the program) ``mlwb serve``
 keeps the one shared socket.
 """
@@ -129,7 +131,6 @@ class PinnedWorkers(Multiprocess):
         self.channels = [socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM) for _ in cpus]
 
     def _worker(self, slot: int) -> PinnedProcess:
-        self.counts[slot] = 0  # a new worker starts with no connection
         return PinnedProcess(self.config, [self.sockets[slot]], self.cpus[slot],
                              (slot, self.counts, self.channels[slot][0],
                               [outbox for _, outbox in self.channels]))
@@ -177,5 +178,6 @@ class PinnedWorkers(Multiprocess):
                 self.should_exit.set()
                 return
             logger.info(f"Child process [{process.pid}] died")
+            self.counts[slot] = 0  # its connections went with it
             self.processes[slot] = self._worker(slot)
             self.processes[slot].start()

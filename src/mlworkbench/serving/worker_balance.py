@@ -37,6 +37,8 @@ class Balance:
         self.counts = counts  # a shared array of ints, one per slot
         self.inbox = inbox
         self.outboxes = outboxes
+        for outbox in outboxes:  # a receiver that does not read must never block a sender
+            outbox.setblocking(False)
 
     def target(self) -> int | None:
         """The least busy other slot when this one holds two connections more, else None."""
@@ -46,7 +48,7 @@ class Balance:
     def hand_over(self, sock: socket.socket, slot: int) -> bool:
         try:
             socket.send_fds(self.outboxes[slot], [b"c"], [sock.fileno()])
-        except OSError:  # the receiver's inbox is full or gone: keep serving it here
+        except OSError:  # the receiver's inbox is full (or gone): keep serving it here
             return False
         self.counts[slot] += 1  # counted for the receiver now, so no second worker piles on
         self.counts[self.slot] -= 1
