@@ -28,7 +28,15 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from http_load import Load, Request, check_answers, cpu_seconds, parse, running  # noqa: E402
+from http_load import (  # noqa: E402
+    Load,
+    Request,
+    check_answers,
+    cpu_seconds,
+    parse,
+    running,
+    wrk_command,
+)
 from http_load import Service as Served  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -125,10 +133,8 @@ def main() -> None:
             check_answers(port, request, load.batch)
             script = home / "load.lua"
             script.write_text(request.script(load.batch))
-            command = ["wrk", f"-t{min(2, load.connections)}", f"-c{load.connections}",
-                       f"-d{int(args.duration)}s", "--latency", "--timeout", "30s", "-s",
-                       str(script), f"http://127.0.0.1:{port}"]
-            subprocess.run(command[:3] + ["-d2s"] + command[4:], capture_output=True)  # warm
+            command = wrk_command(port, load, int(args.duration), script)
+            subprocess.run(wrk_command(port, load, 2, script), capture_output=True)  # warm
             spy = None
             if args.profile:
                 slug = re.sub(r"[^a-z0-9]+", "-", load.name)

@@ -27,7 +27,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from http_load import parse  # noqa: E402
+from http_load import parse, wrk_command  # noqa: E402
 
 
 def main() -> None:
@@ -96,10 +96,8 @@ def main() -> None:
             time.sleep(0.05)
         script = args.home / "stalls.lua"
         script.write_text(load.requests["mlwb"].script(load.batch))
-        command = ["wrk", f"-t{min(2, load.connections)}", f"-c{load.connections}",
-                   f"-d{int(args.duration)}s", "--latency", "--timeout", "30s", "-s",
-                   str(script), f"http://127.0.0.1:{port}"]
-        subprocess.run(command[:3] + ["-d2s"] + command[4:], capture_output=True)
+        command = wrk_command(port, load, int(args.duration), script)
+        subprocess.run(wrk_command(port, load, 2, script), capture_output=True)
         events.clear()
         started = time.perf_counter()
         out = subprocess.run(command, capture_output=True, text=True).stdout
