@@ -410,28 +410,10 @@ def measure(services: Sequence[Service], loads: Sequence[Load], rounds: int, dur
                 for name in slice_order([s.name for s in order], turns):
                     _drive(sides[name], load, seconds, sides)
                 for side in sides.values():
-                    name = side.service.name
                     if probe is not None:
-                        measured.probes[name, load.name][-1].append(probe(side.service, load.name))
-                    side.raw.write_text(
-                        f"# {len(side.slices)} wrk run(s) of {seconds} s, taking turns with "
-                        f"{', '.join(n for n in sides if n != name) or 'nobody'}; load average "
-                        f"before: {' '.join(f'{v:.2f}' for v in loadavg)}; CPU time stolen by "
-                        f"the hypervisor while it ran: {_stolen(side.ticks):.1%}; its own CPU "
-                        f"time while the others ran: {side.idle_cpu_s:.2f} s; CPU time "
-                        f"while it ran: its own {side.busy_cpu_s:.2f} s, wrk's "
-                        f"{side.wrk_cpu_s:.2f} s\n"
-                        + "\n".join(side.text))
-                    sample = merge(side.slices)
-                    measured.samples.setdefault((name, load.name), []).append(sample)
-                    measured.loadavg.setdefault((name, load.name), []).append(loadavg[0])
-                    measured.stolen.setdefault((name, load.name), []).append(_stolen(side.ticks))
-                    answers = sum(turn.requests for turn in side.slices) or 1
-                    measured.cpu_us.setdefault((name, load.name), []).append(
-                        (side.busy_cpu_s / answers * 1e6, side.wrk_cpu_s / answers * 1e6))
-                    measured.idle_cpu.setdefault((name, load.name), []).append(
-                        (side.idle_cpu_s, sum(turn.seconds for other in sides.values()
-                                              if other is not side for turn in other.slices)))
+                        measured.probes[side.service.name, load.name][-1].append(
+                            probe(side.service, load.name))
+                    _record(measured, side, load, sides, loadavg)
             for service in order:
                 measured.memory.setdefault(service.name, []).append(memory(pids[service.name][0]))
                 if service.answers is not None:
@@ -442,6 +424,30 @@ def measure(services: Sequence[Service], loads: Sequence[Load], rounds: int, dur
         measured.access_log_lines[service.name] = sum(
             ' HTTP/1.1" ' in line for line in log.splitlines())
     return measured
+
+
+def _record(measured: Measured, side: _Side, load: Load, sides: dict[str, _Side],
+            loadavg: tuple[float, float, float]) -> None:
+    """A side's turns at a load, as one sample, and its raw output with what it cost."""
+    name = side.service.name
+    seconds = side.slices[0].seconds if side.slices else 0.0
+    side.raw.write_text(
+        f"# {len(side.slices)} wrk run(s) of about {seconds:.0f} s, taking turns with "
+        f"{', '.join(n for n in sides if n != name) or 'nobody'}; load average before: "
+        f"{' '.join(f'{v:.2f}' for v in loadavg)}; CPU time stolen by the hypervisor while it "
+        f"ran: {_stolen(side.ticks):.1%}; its own CPU time while the others ran: "
+        f"{side.idle_cpu_s:.2f} s; CPU time while it ran: its own {side.busy_cpu_s:.2f} s, "
+        f"wrk's {side.wrk_cpu_s:.2f} s\n" + "\n".join(side.text))
+    key = (name, load.name)
+    measured.samples.setdefault(key, []).append(merge(side.slices))
+    measured.loadavg.setdefault(key, []).append(loadavg[0])
+    measured.stolen.setdefault(key, []).append(_stolen(side.ticks))
+    answers = sum(turn.requests for turn in side.slices) or 1
+    measured.cpu_us.setdefault(key, []).append(
+        (side.busy_cpu_s / answers * 1e6, side.wrk_cpu_s / answers * 1e6))
+    waited = sum(turn.seconds for other in sides.values() if other is not side
+                 for turn in other.slices)
+    measured.idle_cpu.setdefault(key, []).append((side.idle_cpu_s, waited))
 
 
 def log_path(workdir: Path, tag: str, service: Service) -> Path:
