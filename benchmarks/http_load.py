@@ -42,8 +42,8 @@ request = function()
   return requests[r]
 end
 """
-# What a measurement leaves for :func:`_merge`: answers, microseconds, socket errors, non-2xx
-# answers, then the latency (us) at each 0.1 % from 0.1 % to 100 %.
+# What a measurement leaves for :meth:`Slice.read`: answers, microseconds, socket errors,
+# non-2xx answers, then the latency (us) at each 0.1 % from 0.1 % to 100 %.
 DONE = """
 done = function(summary, latency, requests)
   local out = assert(io.open(%(path)s, "w"))
@@ -470,18 +470,14 @@ def _drive(side: _Side, load: Load, seconds: int, sides: dict[str, _Side],
     others = [other for other in sides.values() if other is not side]
     for other in others:
         _settle(other.pid)
+    if warm_up:
+        _run_or_stop(command, side, load)
+        return
     idle = [cpu_seconds(other.pid) for other in others]
     busy = cpu_seconds(side.pid)
     before, children = cpu_ticks(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    try:
-        out = _run(command, side.raw)
-    except WrkError as error:
-        last = side.log.read_text(errors="replace").splitlines()[-15:]
-        raise SystemExit(f"{side.service.name}, {load.name}, {side.raw.name}: {error}; the "
-                         "server's last log lines:\n" + "\n".join(last)) from None
+    out = _run_or_stop(command, side, load)
     after, wrk_done = cpu_ticks(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    if warm_up:
-        return
     side.busy_cpu_s += cpu_seconds(side.pid) - busy
     side.wrk_cpu_s += (wrk_done.ru_utime + wrk_done.ru_stime
                        - children.ru_utime - children.ru_stime)
@@ -491,6 +487,16 @@ def _drive(side: _Side, load: Load, seconds: int, sides: dict[str, _Side],
                   zip(side.ticks or [0] * len(after), after, before, strict=False)]
     side.slices.append(Slice.read(side.done))
     side.text.append(f"$ {' '.join(command)}\n{out}")
+
+
+def _run_or_stop(command: list[str], side: _Side, load: Load) -> str:
+    """wrk's output, or the benchmark stops with wrk's words and the server's last log lines."""
+    try:
+        return _run(command, side.raw)
+    except WrkError as error:
+        last = side.log.read_text(errors="replace").splitlines()[-15:]
+        raise SystemExit(f"{side.service.name}, {load.name}, {side.raw.name}: {error}; the "
+                         "server's last log lines:\n" + "\n".join(last)) from None
 
 
 def _settle(pid: int, window: float = 0.3, timeout: float = 10.0) -> None:
