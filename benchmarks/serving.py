@@ -45,6 +45,12 @@ connections >= 8x the peer's req/s and p99 <= the peer's; p50 at 1 connection <=
 against ours, same rounds and load; `--workers 2 --no-pin-workers`, uvicorn's one shared
 socket, measured beside them).
 
+The machine's part: the recommender section also drives `benchmarks/bare_service.py`
+(bare-fastapi: one FastAPI route on uvicorn scoring the same registered model with the same
+`Recommender.recommend`, no metrics, log, ids, headers or swap; its access log always off)
+with ours' requests, and prints ours against it; the absolute targets print its figure beside
+ours. What a machine's speed moves, it moves in both; the ratio is what the service costs.
+
 Recommender: ours `{"users": [...], "k": 10}` to /recommendations, the peer's
 `{"dataframe_records": [{"user_id": ..}], "params": {"k": 10}}` to /invocations; user ids
 rotate over every MovieLens user. Classifier: ours GET /predict?pclass=..&sex=..&age=..
@@ -79,6 +85,7 @@ RESULTS = Path(__file__).parent / "results"
 PEER, OURS = "peer", "mlwb"
 ONE, TWO = "mlwb-1-worker", "mlwb-2-workers"
 SHARED = "mlwb-2-one-socket"  # --no-pin-workers: uvicorn's one shared listening socket
+BARE = "bare-fastapi"  # benchmarks/bare_service.py: the same model, no service around it
 SAMPLE = 40  # users / passengers whose answers must agree
 Check = tuple[str, bool]
 Answers = Callable[[int], list]
@@ -94,6 +101,7 @@ class Section:
     checks: Callable[[Measured], list[Check]]
     answers: dict[str, Answers]  # side -> port -> answers to the sample
     slice_s: float | None = None  # sides take turns of this many seconds (None: one run each)
+    versus: tuple[tuple[str, str], ...] = ()  # more tables: (baseline, side)
 
 
 def free_port() -> int:
@@ -129,14 +137,17 @@ def tail(measured: Measured, load: str) -> Check:
 
 
 def below(measured: Measured, load: str, name: str, limit: float) -> Check:
+    """An absolute target, with what the bare app measured beside it: the machine's part."""
     value = measured.median(OURS, load, name)
-    return f"{load}: {name.removesuffix('_ms')} {value:.2f} ms (target <= {limit:g} ms)", \
-        value <= limit
+    bare = (f"; {BARE}, same model, no service: {measured.median(BARE, load, name):.2f} ms"
+            if (BARE, load) in measured.samples else "")
+    return (f"{load}: {name.removesuffix('_ms')} {value:.2f} ms (target <= {limit:g} ms{bare})",
+            value <= limit)
 
 
 def clean(measured: Measured, loads: list[Load], sides: tuple[str, str]) -> Check:
     failures = sum(sum(measured.failures(side, load.name)) for side in sides for load in loads)
-    return (f"{failures} socket errors + non-2xx answers, both sides, every row (target 0)",
+    return (f"{failures} socket errors + non-2xx answers, every side, every row (target 0)",
             failures == 0)
 
 
@@ -144,7 +155,7 @@ def agree(measured: Measured, sides: tuple[str, str], what: str) -> Check:
     """Both sides answered the sample the same way, in every round."""
     seen = [answers for side in sides for answers in measured.answers.get(side, [])]
     same = bool(seen) and all(answers == seen[0] for answers in seen)
-    return f"the same answers for {SAMPLE} {what}, both sides, every round", same
+    return f"the same answers for {SAMPLE} {what}, every side, every round", same
 
 
 def verdicts(section: Section, measured: Measured, sides: tuple[str, str]) -> list[str]:
@@ -165,7 +176,7 @@ def recommender(settings, trained: dict) -> Section:
     users = [str(u) for u in sorted(int(u) for u in data.ratings.user_id.unique())]
     ours = Request("POST", "/recommendations", users, '{"users":[', '],"k":10}')
     peer = peer_records([f'{{"user_id":{u}}}' for u in users], close=',"params":{"k":10}')
-    both = {OURS: ours, PEER: peer}
+    both = {OURS: ours, PEER: peer, BARE: ours}
     loads = [Load("single, c=8", 1, 8, both), Load("single, c=1", 1, 1, both),
              Load("batch 100, c=8", 100, 8, both), Load("batch 1000, c=1", 1000, 1, both)]
     sample = [int(u) for u in users[:: max(1, len(users) // SAMPLE)][:SAMPLE]]
@@ -192,7 +203,8 @@ def recommender(settings, trained: dict) -> Section:
     return Section("recommender", "models:/movielens-recommender@champion",
                    f"model {result.registered_name} v{result.version} (ALS, 64 factors), "
                    f"{len(users)} users", "users", loads, checks,
-                   {OURS: ours_answers, PEER: peer_answers})
+                   {OURS: ours_answers, PEER: peer_answers, BARE: ours_answers},
+                   versus=((BARE, OURS),))
 
 
 def _query(record: dict) -> str:
@@ -245,7 +257,7 @@ def workers(settings, trained: dict) -> Section:
     return Section("workers", "models:/movielens-recommender@champion",
                    f"model {result.registered_name} v{result.version}: `mlwb serve --workers 2`"
                    " (and `--no-pin-workers`) against `--workers 1`", "users", loads,
-                   checks, {}, slice_s=5.0)
+                   checks, {}, slice_s=5.0, versus=((ONE, SHARED),))
 
 
 def services(section: Section, access_log: bool) -> list[Service]:
@@ -259,12 +271,15 @@ def services(section: Section, access_log: bool) -> list[Service]:
                 Service(TWO, [*ours, "2", "--port", str(two), *log], two, "/ready"),
                 Service(SHARED, [*ours, "2", "--no-pin-workers", "--port", str(shared), *log],
                         shared, "/ready")]
-    mine, peer = free_port(), free_port()
+    mine, peer, bare = free_port(), free_port(), free_port()
+    more = [Service(BARE, [sys.executable, str(Path(__file__).parent / "bare_service.py"), model,
+                           "--port", str(bare)], bare, "/ready", answers.get(BARE))] \
+        if section.tag == "recommender" else []
     return [Service(PEER, [str(BIN / "mlflow"), "models", "serve", "-m", model, "--env-manager",
                            "local", "--host", "127.0.0.1", "--port", str(peer), "--workers",
                            "1"], peer, "/ping", answers.get(PEER)),
             Service(OURS, [*ours, "1", "--port", str(mine), *log], mine, "/ready",
-                    answers.get(OURS))]
+                    answers.get(OURS)), *more]
 
 
 def train_models(settings, families: list[str]) -> dict:
@@ -323,9 +338,9 @@ def main() -> None:
         measured = measure(sides, section.loads, args.rounds, args.duration, env, workdir,
                            args.results, f"serving-{section.tag}", section.slice_s)
         first, second = sides[0].name, sides[1].name
-        more = [line for other in sides[2:] for line in
-                ["", f"{other.name} against {first}:", "",
-                 *table(measured, section.loads, section.unit, first, other.name)]]
+        more = [line for baseline, other in section.versus for line in
+                ["", f"{other} against {baseline}:", "",
+                 *table(measured, section.loads, section.unit, baseline, other)]]
         turns = ("" if section.slice_s is None else
                  f" in turns of {section.slice_s:g} s (A B C C B A ..., every server up)")
         lines = [f"{section.heading}; wrk {args.duration:.0f}s per row{turns}, {args.rounds} "
