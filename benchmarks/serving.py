@@ -145,20 +145,20 @@ def below(measured: Measured, load: str, name: str, limit: float) -> Check:
             value <= limit)
 
 
-def clean(measured: Measured, loads: list[Load], sides: tuple[str, str]) -> Check:
+def clean(measured: Measured, loads: list[Load], sides: tuple[str, ...]) -> Check:
     failures = sum(sum(measured.failures(side, load.name)) for side in sides for load in loads)
     return (f"{failures} socket errors + non-2xx answers, every side, every row (target 0)",
             failures == 0)
 
 
-def agree(measured: Measured, sides: tuple[str, str], what: str) -> Check:
-    """Both sides answered the sample the same way, in every round."""
+def agree(measured: Measured, sides: tuple[str, ...], what: str) -> Check:
+    """Every side answered the sample the same way, in every round."""
     seen = [answers for side in sides for answers in measured.answers.get(side, [])]
     same = bool(seen) and all(answers == seen[0] for answers in seen)
     return f"the same answers for {SAMPLE} {what}, every side, every round", same
 
 
-def verdicts(section: Section, measured: Measured, sides: tuple[str, str]) -> list[str]:
+def verdicts(section: Section, measured: Measured, sides: tuple[str, ...]) -> list[str]:
     """PASS/FAIL per target; a target passes only when its number does and the run was clean
     (no socket error, no non-2xx, either side) and both sides gave the same answers."""
     gates = [clean(measured, section.loads, sides)]
@@ -176,9 +176,9 @@ def recommender(settings, trained: dict) -> Section:
     users = [str(u) for u in sorted(int(u) for u in data.ratings.user_id.unique())]
     ours = Request("POST", "/recommendations", users, '{"users":[', '],"k":10}')
     peer = peer_records([f'{{"user_id":{u}}}' for u in users], close=',"params":{"k":10}')
-    both = {OURS: ours, PEER: peer, BARE: ours}
-    loads = [Load("single, c=8", 1, 8, both), Load("single, c=1", 1, 1, both),
-             Load("batch 100, c=8", 100, 8, both), Load("batch 1000, c=1", 1000, 1, both)]
+    forms = {OURS: ours, PEER: peer, BARE: ours}  # each side's request form
+    loads = [Load("single, c=8", 1, 8, forms), Load("single, c=1", 1, 1, forms),
+             Load("batch 100, c=8", 100, 8, forms), Load("batch 1000, c=1", 1000, 1, forms)]
     sample = [int(u) for u in users[:: max(1, len(users) // SAMPLE)][:SAMPLE]]
     sample[-1] = 10**9  # an unknown user: popular items
 
