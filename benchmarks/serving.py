@@ -32,7 +32,7 @@ Fair by construction:
 - Raw wrk output: benchmarks/results/serving-FAMILY-SIDE-LOAD-rROUND.txt; each table:
   benchmarks/results/serving-FAMILY.md.
 - A target PASSes only if, besides its number, the run had zero socket errors and zero
-  non-2xx answers on both sides in every row, and both gave the same answers for a sample of
+  non-2xx answers on every side in every row, and all gave the same answers for a sample of
   users (the top-10 item ids) or passengers (P(survived) to 6 places), asked in every round.
 - Memory: the processes that serve (RSS and PSS); the peer's launcher
   (`mlflow models serve`, idle once uvicorn runs) is counted apart.
@@ -160,7 +160,7 @@ def agree(measured: Measured, sides: tuple[str, ...], what: str) -> Check:
 
 def verdicts(section: Section, measured: Measured, sides: tuple[str, ...]) -> list[str]:
     """PASS/FAIL per target; a target passes only when its number does and the run was clean
-    (no socket error, no non-2xx, either side) and both sides gave the same answers."""
+    (no socket error, no non-2xx, any side) and every side gave the same answers."""
     gates = [clean(measured, section.loads, sides)]
     if section.answers:
         gates.append(agree(measured, sides, section.unit))
