@@ -48,3 +48,36 @@ def test_appends_from_many_threads_at_once_stop_at_the_bound(tmp_path) -> None:
     with ThreadPoolExecutor(8) as pool:
         kept = sum(pool.map(spill, range(8)))
     assert kept == journal.rows() == 200
+
+
+def test_a_replay_handing_segments_back_while_the_bound_is_counted_skews_no_count(
+    tmp_path,
+) -> None:
+    """A failing replay renames every segment twice (claim, hand back) while requests spill
+    and recount: a listing taken mid-rename may miss a file or see it twice, and a miss let
+    the bound admit more than it holds. Renames and listings of one process take turns."""
+    journal = Journal(tmp_path, max_bytes=10**9)
+    for _ in range(40):
+        journal.append([ROW] * 2, 2)
+    size, rows = journal.size(), journal.rows()
+    stop, renames = threading.Event(), [0]
+
+    def replay_that_fails() -> None:
+        while not stop.is_set():
+            for segment in journal.pending():
+                if (claimed := journal.claim(segment)) is not None:
+                    journal.release(claimed)
+                    renames[0] += 2
+
+    churn = threading.Thread(target=replay_that_fails)
+    churn.start()
+    counts, deadline = set(), time.monotonic() + 60
+    try:
+        while renames[0] < 1_000:  # the segments really move while they are counted
+            assert time.monotonic() < deadline, renames
+            counts.add((journal.size(), journal.rows()))
+            time.sleep(0.001)  # the lock is not fair: let the replay have it between counts
+    finally:
+        stop.set()
+        churn.join()
+    assert counts == {(size, rows)}

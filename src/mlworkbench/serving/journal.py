@@ -6,6 +6,12 @@ renaming it (atomic: with several workers only one replays it), writes it, and d
 it. A segment claimed by a process that died is handed back when the next one starts.
 The journal is bounded (``MLWB_PREDICTION_LOG_JOURNAL_BYTES``) and by the disk: rows it
 cannot hold are refused, and the caller counts them as dropped.
+
+A directory listing taken while a file in it is renamed may miss that file or show it twice,
+so this process's renames (claim, release, remove) and its listings (size, rows) take turns
+on one lock: a replay that fails and hands its segments back cannot make the bound
+undercount. Another process's renames can still skew one listing; a file that vanishes
+while listed is read again.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import orjson
@@ -50,9 +56,31 @@ class Journal:
                 path.rename(path.with_name(path.name.partition(_CLAIMED)[0]))
 
     def size(self) -> int:
-        if not self.directory.is_dir():
-            return 0
-        return sum(path.stat().st_size for path in self.directory.iterdir() if path.is_file())
+        """Bytes in the journal's files (segments, claimed or not, and temporaries)."""
+        with self._lock:
+            return self._size()
+
+    def _size(self) -> int:
+        return self._listed(lambda path: path.stat().st_size if path.is_file() else 0)
+
+    def rows(self) -> int:
+        """Rows waiting in the journal (claimed or not)."""
+        with self._lock:
+            return self._listed(lambda path: path.read_bytes().count(b"\n")
+                                if _SUFFIX in path.name and not path.name.startswith(".")
+                                else 0)
+
+    def _listed(self, measure: Callable[[Path], int]) -> int:
+        """``measure`` summed over the directory's entries; listed again when a file vanished
+        while listed (another process claimed, handed back or replayed it). Hold the lock."""
+        for _attempt in range(9):
+            if not self.directory.is_dir():
+                return 0
+            try:
+                return sum(measure(path) for path in self.directory.iterdir())
+            except FileNotFoundError:
+                continue
+        return sum(measure(path) for path in self.directory.iterdir())
 
     def append(self, rows: Sequence[dict], chunk: int) -> int:
         """Write ``rows`` as segments of at most ``chunk``; returns how many were written
@@ -78,7 +106,7 @@ class Journal:
         within what they write in that time."""
         now = time.monotonic()
         if now - self._counted_at > RECOUNT_S:
-            self._used, self._counted_at = self.size(), now
+            self._used, self._counted_at = self._size(), now
         return self._used
 
     def _write(self, data: bytes) -> bool:
@@ -103,20 +131,22 @@ class Journal:
         """Take ``segment`` for this process; None when another process took it first."""
         claimed = segment.with_name(f"{segment.name}{_CLAIMED}{os.getpid()}")
         try:
-            segment.rename(claimed)
+            with self._lock:
+                segment.rename(claimed)
         except FileNotFoundError:
             return None
         return claimed
 
     def release(self, claimed: Path) -> None:
         """Give a claimed segment back (its write failed)."""
-        claimed.rename(claimed.with_name(claimed.name.partition(_CLAIMED)[0]))
+        with self._lock:
+            claimed.rename(claimed.with_name(claimed.name.partition(_CLAIMED)[0]))
 
     def remove(self, claimed: Path) -> None:
         """Delete a claimed segment once its rows are written."""
-        size = claimed.stat().st_size
-        claimed.unlink()
         with self._lock:
+            size = claimed.stat().st_size
+            claimed.unlink()
             self._used = max(0, self._used - size)
 
     def read(self, claimed: Path) -> list[dict]:
@@ -126,16 +156,3 @@ class Journal:
                 if isinstance(row.get(column), str):
                     row[column] = dt.datetime.fromisoformat(row[column])
         return rows
-
-    def rows(self) -> int:
-        """Rows waiting in the journal (claimed or not)."""
-        misses = 0
-        while self.directory.is_dir():
-            try:
-                return sum(path.read_bytes().count(b"\n") for path in self.directory.iterdir()
-                           if _SUFFIX in path.name and not path.name.startswith("."))
-            except FileNotFoundError:  # claimed, handed back or replayed while counted: again
-                misses += 1
-                if misses == 10:
-                    raise
-        return 0
