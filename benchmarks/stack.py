@@ -1,7 +1,8 @@
 """The local stack (`mlwb up`): start times, memory per service, and a killed service's restart.
 
 In a fresh workspace on free ports, as a user runs it (each step a new `mlwb` process):
-`mlwb up` from an empty workspace; `mlwb train recommender` through the stack; `mlwb up`
+`mlwb up` from an empty workspace; one authenticated tracking request to the MLflow server
+(median of 20); `mlwb train recommender` through the stack; `mlwb up`
 again (starts the API for the new champion); `mlwb up` with everything running; the
 resident memory of each service's process tree (RSS, and PSS, which counts shared pages
 once); a `kill -9` of the MLflow server until supervisord has it healthy again; `mlwb down`
@@ -19,6 +20,7 @@ import random
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -104,6 +106,22 @@ def restart_seconds(stack: Stack, name: str, timeout_s: float = 120) -> float:
     return float("nan")
 
 
+def tracking_request_seconds(stack: Stack, times: int = 20) -> float:
+    """Median seconds of one authenticated REST call (search experiments) to the server."""
+    from mlflow import MlflowClient
+
+    credentials = stack.client_settings
+    os.environ["MLFLOW_TRACKING_USERNAME"] = credentials.get("tracking_username", "")
+    os.environ["MLFLOW_TRACKING_PASSWORD"] = credentials.get("tracking_password", "")
+    client = MlflowClient(stack.settings.stack_tracking_uri)
+    seconds = []
+    for _ in range(times):
+        started = time.perf_counter()
+        client.search_experiments(max_results=1)
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds)
+
+
 def main() -> None:
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     root = Path(tempfile.mkdtemp(prefix="mlwb-stack-bench-"))
@@ -120,11 +138,13 @@ def main() -> None:
                  ("  postgres healthy (initdb included)", reported(out, "postgres: healthy")),
                  ("  s3 healthy", reported(out, "s3: healthy")),
                  ("  mlflow + simulator healthy", reported(out, "simulator: healthy"))]
-        rows.append(("`mlwb train recommender` through the stack",
-                     mlwb(env, "train", "recommender")[0]))
         settings = Settings(**{k.removeprefix("MLWB_").lower(): v for k, v in env.items()
                                if k.startswith("MLWB_")})
         stack = Stack(settings)
+        rows.append(("a tracking request through the server (median of 20)",
+                     tracking_request_seconds(stack)))
+        rows.append(("`mlwb train recommender` through the stack",
+                     mlwb(env, "train", "recommender")[0]))
         started = time.perf_counter()
         seconds, out = mlwb(env, "up", check=False)
         rows += [("`mlwb up` that starts the API (champion now)", seconds),
@@ -148,8 +168,9 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
     load = os.getloadavg()
     lines = [f"mlwb up on {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / "
-             f"{load[2]:.1f} at the end", f"{'measure':<50}{'seconds':>9}"]
-    lines += [f"{name:<50}{value:>9.1f}" for name, value in rows]
+             f"{load[2]:.1f} at the end", f"{'measure':<54}{'seconds':>9}"]
+    lines += [f"{name:<54}{value:>9.3f}" if value < 1 else f"{name:<54}{value:>9.1f}"
+              for name, value in rows]
     lines += ["", f"{'service (process tree)':<28}{'RSS MiB':>9}{'PSS MiB':>9}"]
     lines += [f"{name:<28}{rss:>9.0f}{pss:>9.0f}" for name, (rss, pss) in memory.items()]
     lines.append(f"{'total':<28}{sum(r for r, _ in memory.values()):>9.0f}"

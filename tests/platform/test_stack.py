@@ -187,6 +187,46 @@ def test_mlflow_filer_and_simulator_refuse_requests_without_credentials(stack) -
                    {**json_type, "Authorization": f"Bearer {secrets.admin_token}"}) == 201
 
 
+def test_the_mlflow_servers_credential_cache_lets_no_changed_or_deleted_password_in(
+        stack) -> None:
+    """The stack turns on the basic-auth app's credential cache (each request would hash the
+    password again otherwise): a user deleted behind the server's back still gets in on a
+    checked password (the cache is on); a password accepted once, then changed or its user
+    deleted through the server, is refused at once; a wrong one never rides on a right one."""
+    api = f"{stack.settings.stack_tracking_uri}/api/2.0/mlflow"
+
+    def basic(user: str, password: str) -> dict[str, str]:
+        login = base64.b64encode(f"{user}:{password}".encode()).decode()
+        return {"Authorization": f"Basic {login}", "Content-Type": "application/json"}
+
+    def asks(password: str) -> int:
+        return _status(f"{api}/experiments/search?max_results=1",
+                       headers=basic("reader", password))
+
+    admin = basic("admin", stack.secrets.mlflow_password)
+    first, second = "first-Secret-123456", "second-Secret-654321"
+    assert _status(f"{api}/users/create", "POST",
+                   json.dumps({"username": "reader", "password": first}).encode(), admin) == 200
+    assert asks(first) == 200
+    assert asks(first + "x") == 401
+    users = sa.create_engine(f"sqlite:///{stack.settings.stack_dir / 'data' / 'mlflow-auth.db'}")
+    with users.begin() as db:
+        hashed = db.execute(sa.text("SELECT password_hash FROM users WHERE username = 'reader'"))
+        hashed = hashed.scalar_one()
+        db.execute(sa.text("UPDATE users SET password_hash = 'gone' WHERE username = 'reader'"))
+    assert asks(first) == 200  # from the cache: the store's hash is not read again
+    with users.begin() as db:
+        db.execute(sa.text("UPDATE users SET password_hash = :h WHERE username = 'reader'"),
+                   {"h": hashed})
+    users.dispose()
+    assert _status(f"{api}/users/update-password", "PATCH",
+                   json.dumps({"username": "reader", "password": second}).encode(), admin) == 200
+    assert asks(first) == 401 and asks(second) == 200
+    assert _status(f"{api}/users/delete", "DELETE",
+                   json.dumps({"username": "reader"}).encode(), admin) == 200
+    assert asks(second) == 401
+
+
 def _json(url: str, body: dict | None = None, token: str | None = None):
     request = urllib.request.Request(
         url, data=None if body is None else json.dumps(body).encode(),

@@ -41,6 +41,7 @@ from mlworkbench.platform.supervisor import Supervisor
 
 logger = logging.getLogger(__name__)
 Report = Callable[[str], None]
+MLFLOW_AUTH_CACHE_SECONDS = 60  # how long the MLflow server trusts a checked password
 
 
 @dataclass(frozen=True)
@@ -74,13 +75,21 @@ class Stack:
         return found
 
     def _mlflow_auth(self) -> dict[str, str] | None:
-        """The basic-auth app's variables (its user store: SQLite in the stack's data)."""
+        """The basic-auth app's variables (its user store: SQLite in the stack's data).
+
+        Its credential cache is on (``auth_cache_ttl_seconds``; MLflow leaves it off): without
+        it every request hashes the password again (scrypt, slow on purpose), so one tracking
+        call took about 0.5 s here, 26 ms with it, and ``mlwb train`` spent most of its time
+        waiting on them (``benchmarks/stack.py``). The server runs one worker, so a password
+        changed or a user deleted through its API is dropped from the cache at once; a user
+        store edited by hand is read again within the minute."""
         if not self.settings.mlflow_auth:
             return None
         config = self.settings.stack_dir / "mlflow-auth.ini"
         users = self.settings.stack_dir / "data" / "mlflow-auth.db"
         write_private(config, "[mlflow]\ndefault_permission = READ\n"
-                      f"database_uri = sqlite:///{users}\nadmin_username = {MLFLOW_ADMIN}\n")
+                      f"database_uri = sqlite:///{users}\nadmin_username = {MLFLOW_ADMIN}\n"
+                      f"auth_cache_ttl_seconds = {MLFLOW_AUTH_CACHE_SECONDS}\n")
         return {"MLFLOW_AUTH_CONFIG_PATH": str(config),
                 "MLFLOW_AUTH_ADMIN_USERNAME": MLFLOW_ADMIN,
                 "MLFLOW_AUTH_ADMIN_PASSWORD": self.secrets.mlflow_password,
