@@ -2,7 +2,7 @@
 
 begin -> check -> snapshot -> retrain -> shadow -> gate -> verify -> record. ``begin`` takes
 the model's lock (or is refused by it, the cooldown or the retry budget) as
-``mlworkbench.pipelines.continuous.begin`` does for ``mlwb pipeline run``; every step task is
+``mlworkbench.pipelines.turn.begin`` does for ``mlwb pipeline run``; every step task is
 one ``advance`` of the turn's JSON state, as the last task that ran left it; a step the turn
 does not need (nothing to do, a refused gate, no challenger in shadow) ends ``skipped``
 (``mlworkbench.pipelines.steps.due`` says which), and the steps after it still run
@@ -10,7 +10,9 @@ does not need (nothing to do, a refused gate, no challenger in shadow) ends ``sk
 ``continuous-training``, then the lock freed (skipped too when ``begin`` was refused: nothing
 to record). The lock is taken detached (the tasks are separate processes): each step renews
 its lease while it works, and a run that dies half-way frees it when the lease
-(MLWB_PIPELINE_LEASE_SECONDS) ends. The DAG holds no logic of its own.
+(MLWB_PIPELINE_LEASE_SECONDS) ends. The DAG holds no logic of its own. Each task is a new
+process of the project's Python: it imports ``mlworkbench.pipelines.turn``, which imports a
+step's module only when that step runs.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ AFTER_IDLE = {"skip_on_exit_code": IDLE, "trigger_rule": "none_failed"}
 @task.external_python(python=PROJECT_PYTHON, expect_airflow=False)
 def begin(family: str, force: bool, overrides: dict[str, Any]) -> dict[str, Any]:
     from mlworkbench.config import get_settings
-    from mlworkbench.pipelines.continuous import begin
+    from mlworkbench.pipelines.turn import begin
 
     return begin(get_settings(), family, trigger="airflow", force=force,
                  params=overrides or None, detached=True).to_dict()
@@ -59,7 +61,7 @@ def step(turns: list[dict[str, Any] | None], name: str) -> dict[str, Any]:
     if not due(turn, name):  # the turn's own answer: not its next step, so skipped
         sys.exit(IDLE)
     from mlworkbench.config import get_settings
-    from mlworkbench.pipelines.continuous import PipelineResult, advance
+    from mlworkbench.pipelines.turn import PipelineResult, advance
 
     return advance(get_settings(), PipelineResult.from_dict(turn), name).to_dict()
 
@@ -74,7 +76,7 @@ def record(turns: list[dict[str, Any] | None]) -> dict[str, Any]:
     if not due(turn):  # refused at begin: nothing to record, no lock to free
         sys.exit(IDLE)
     from mlworkbench.config import get_settings
-    from mlworkbench.pipelines.continuous import PipelineResult, finish
+    from mlworkbench.pipelines.turn import PipelineResult, finish
 
     return finish(get_settings(), PipelineResult.from_dict(turn)).to_dict()
 

@@ -11,6 +11,10 @@ depends on what each finds: nothing to do ends after check; a retrain in the two
 (``MLWB_GATE_SHADOW_MIN_LISTS`` > 0) ends after retrain (``shadowing``); a later turn with a
 challenger in shadow goes check -> shadow (-> gate -> verify once enough lists are judged).
 An exception escaping a step ends the turn ``failed`` at that step, with the error.
+
+Each step's module is imported when the step runs, not with this one: an Airflow task runs
+one step in a new process, and the others' imports (monitoring, training, plotting) cost a
+task seconds for nothing.
 """
 
 from __future__ import annotations
@@ -25,13 +29,8 @@ from mlworkbench import families
 from mlworkbench.config import Settings
 from mlworkbench.pipelines import lock as locks
 from mlworkbench.pipelines import shadowing
-from mlworkbench.pipelines.check import check
 from mlworkbench.pipelines.policy import Policy
-from mlworkbench.pipelines.promote import gate
-from mlworkbench.pipelines.records import record
-from mlworkbench.pipelines.retrain import retrain, snapshot
 from mlworkbench.pipelines.steps import OUTCOMES, STEPS, due
-from mlworkbench.pipelines.verify import verify
 
 __all__ = ["OUTCOMES", "STEPS", "PipelineResult", "advance", "begin", "finish"]
 logger = logging.getLogger(__name__)
@@ -138,6 +137,8 @@ def finish(settings: Settings, result: PipelineResult) -> PipelineResult:
         result.failed_step, result.retrained = result.next_step, True
         result.end("failed", f"failed at step {result.failed_step}: the turn stopped before it")
     result.seconds = time.time() - result.started_at
+    from mlworkbench.pipelines.records import record
+
     try:
         result.run_id = record(settings, result.to_dict())
     except Exception as exc:  # the turn happened; only its record is missing
@@ -155,6 +156,8 @@ Step = Callable[[Settings, PipelineResult, Policy], tuple[dict[str, Any], str]]
 
 def _check(settings: Settings, result: PipelineResult, policy: Policy
            ) -> tuple[dict[str, Any], str]:
+    from mlworkbench.pipelines.check import check
+
     checked = check(settings, result.family, trigger=result.trigger, force=result.force,
                     policy=policy)
     result.version_before = result.version_after = (checked["champion"] or {}).get("version")
@@ -170,6 +173,8 @@ def _check(settings: Settings, result: PipelineResult, policy: Policy
 
 def _snapshot(settings: Settings, result: PipelineResult, policy: Policy
               ) -> tuple[dict[str, Any], str]:
+    from mlworkbench.pipelines.retrain import snapshot
+
     snap = snapshot(settings, result.family, result.output("check"))
     result.retrained, result.next_step = True, "retrain"
     return snap, "ok"
@@ -177,6 +182,8 @@ def _snapshot(settings: Settings, result: PipelineResult, policy: Policy
 
 def _retrain(settings: Settings, result: PipelineResult, policy: Policy
              ) -> tuple[dict[str, Any], str]:
+    from mlworkbench.pipelines.retrain import retrain
+
     trained = retrain(settings, result.family, result.output("snapshot"), grid=result.grid,
                       params=result.params)
     if policy.shadow_min_lists > 0 and not trained["first_version"]:
@@ -201,6 +208,8 @@ def _shadow(settings: Settings, result: PipelineResult, policy: Policy
 
 def _gate(settings: Settings, result: PipelineResult, policy: Policy
           ) -> tuple[dict[str, Any], str]:
+    from mlworkbench.pipelines.promote import gate
+
     if "shadow" in result.steps:  # the challenger an earlier turn left in shadow
         waiting = result.output("check")["shadowing"]
         trained = {"version": waiting["version"], "first_version": False}
@@ -218,6 +227,8 @@ def _gate(settings: Settings, result: PipelineResult, policy: Policy
 
 def _verify(settings: Settings, result: PipelineResult, policy: Policy
             ) -> tuple[dict[str, Any], str]:
+    from mlworkbench.pipelines.verify import verify
+
     decided = result.output("gate")
     verified = verify(settings, result.family, decided, urls=list(policy.serving_urls),
                       timeout_s=policy.verify_seconds)
