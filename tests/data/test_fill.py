@@ -59,12 +59,22 @@ def _inside_a_transaction(process: subprocess.Popen[str], pause: Path) -> None:
     """Wait until the fill stands inside an interactions batch's transaction, its rows
     written (the catalogue's batch, written first into an empty store, is let through)."""
     deadline = time.monotonic() + 60
-    while not (pause.exists() and pause.read_text().startswith("interactions")):
-        if pause.exists() and pause.read_text():
+    # one read a look: checked twice, the file could be the catalogue's pause at the first
+    # and the next interactions batch's at the second, and that batch would be let through
+    while not (point := _paused_at(pause)).startswith("interactions"):
+        if point:
             _release(pause)
         assert process.poll() is None, process.communicate()[0]
         assert time.monotonic() < deadline, "the fill reached no transaction in 60 s"
         time.sleep(0.01)
+
+
+def _paused_at(pause: Path) -> str:
+    """The point the fill waits at, or "" (the fill writes the file whole, by a rename)."""
+    try:
+        return pause.read_text()
+    except FileNotFoundError:
+        return ""
 
 
 def _release(pause: Path) -> None:
