@@ -111,8 +111,9 @@ def tracking_request_seconds(stack: Stack, times: int = 20) -> float:
     from mlflow import MlflowClient
 
     credentials = stack.client_settings
-    os.environ["MLFLOW_TRACKING_USERNAME"] = credentials.get("tracking_username", "")
-    os.environ["MLFLOW_TRACKING_PASSWORD"] = credentials.get("tracking_password", "")
+    if "tracking_username" in credentials:  # MLWB_MLFLOW_AUTH=false: the server asks for none
+        os.environ["MLFLOW_TRACKING_USERNAME"] = credentials["tracking_username"]
+        os.environ["MLFLOW_TRACKING_PASSWORD"] = credentials["tracking_password"]
     client = MlflowClient(stack.settings.stack_tracking_uri)
     seconds = []
     for _ in range(times):

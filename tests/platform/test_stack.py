@@ -191,9 +191,10 @@ def test_mlflow_filer_and_simulator_refuse_requests_without_credentials(stack) -
 def test_the_mlflow_servers_credential_cache_lets_no_changed_or_deleted_password_in(
         stack) -> None:
     """The stack turns on the basic-auth app's credential cache (each request would hash the
-    password again otherwise): a user deleted behind the server's back still gets in on a
-    checked password (the cache is on); a password accepted once, then changed or its user
-    deleted through the server, is refused at once; a wrong one never rides on a right one."""
+    password again otherwise): a user whose stored hash is overwritten behind the server's
+    back still gets in on a checked password (the cache is on); a password accepted once,
+    then changed or its user deleted through the server, is refused at once; a wrong one
+    never rides on a right one."""
     api = f"{stack.settings.stack_tracking_uri}/api/2.0/mlflow"
 
     def basic(user: str, password: str) -> dict[str, str]:
