@@ -213,8 +213,8 @@ def test_the_mlflow_servers_credential_cache_lets_no_changed_or_deleted_password
     assert asks(first + "x") == 401
     users = sa.create_engine(f"sqlite:///{stack.settings.stack_dir / 'data' / 'mlflow-auth.db'}")
     with users.begin() as db:
-        hashed = db.execute(sa.text("SELECT password_hash FROM users WHERE username = 'reader'"))
-        hashed = hashed.scalar_one()
+        hashed = db.execute(sa.text(
+            "SELECT password_hash FROM users WHERE username = 'reader'")).scalar_one()
         db.execute(sa.text("UPDATE users SET password_hash = 'gone' WHERE username = 'reader'"))
     assert asks(first) == 200  # from the cache: the store's hash is not read again
     with users.begin() as db:
